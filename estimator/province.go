@@ -1,0 +1,94 @@
+package estimator
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Province is one of the 31 mainland provincial-level divisions in the blue
+// book's scope (METHOD.md section 7).
+type Province struct {
+	Code   uint32 // GB/T 2260, e.g. 440000
+	ISO    string // ISO 3166-2, e.g. CN-GD
+	Name   string // pinyin, e.g. Guangdong
+	NameZH string // e.g. 广东
+}
+
+// provinces is ordered by GB/T 2260 code; it is never modified.
+var provinces = [...]Province{
+	{110000, "CN-BJ", "Beijing", "北京"},
+	{120000, "CN-TJ", "Tianjin", "天津"},
+	{130000, "CN-HE", "Hebei", "河北"},
+	{140000, "CN-SX", "Shanxi", "山西"},
+	{150000, "CN-NM", "Inner Mongolia", "内蒙古"},
+	{210000, "CN-LN", "Liaoning", "辽宁"},
+	{220000, "CN-JL", "Jilin", "吉林"},
+	{230000, "CN-HL", "Heilongjiang", "黑龙江"},
+	{310000, "CN-SH", "Shanghai", "上海"},
+	{320000, "CN-JS", "Jiangsu", "江苏"},
+	{330000, "CN-ZJ", "Zhejiang", "浙江"},
+	{340000, "CN-AH", "Anhui", "安徽"},
+	{350000, "CN-FJ", "Fujian", "福建"},
+	{360000, "CN-JX", "Jiangxi", "江西"},
+	{370000, "CN-SD", "Shandong", "山东"},
+	{410000, "CN-HA", "Henan", "河南"},
+	{420000, "CN-HB", "Hubei", "湖北"},
+	{430000, "CN-HN", "Hunan", "湖南"},
+	{440000, "CN-GD", "Guangdong", "广东"},
+	{450000, "CN-GX", "Guangxi", "广西"},
+	{460000, "CN-HI", "Hainan", "海南"},
+	{500000, "CN-CQ", "Chongqing", "重庆"},
+	{510000, "CN-SC", "Sichuan", "四川"},
+	{520000, "CN-GZ", "Guizhou", "贵州"},
+	{530000, "CN-YN", "Yunnan", "云南"},
+	{540000, "CN-XZ", "Xizang", "西藏"},
+	{610000, "CN-SN", "Shaanxi", "陕西"},
+	{620000, "CN-GS", "Gansu", "甘肃"},
+	{630000, "CN-QH", "Qinghai", "青海"},
+	{640000, "CN-NX", "Ningxia", "宁夏"},
+	{650000, "CN-XJ", "Xinjiang", "新疆"},
+}
+
+// NumProvinces is how many provinces the index ranks.
+const NumProvinces = len(provinces)
+
+// Provinces returns the 31 provinces in code order. The slice is a copy.
+func Provinces() []Province {
+	out := make([]Province, len(provinces))
+	copy(out, provinces[:])
+	return out
+}
+
+// ProvinceByCode returns the province with a GB/T 2260 code.
+func ProvinceByCode(code uint32) (Province, bool) {
+	for _, p := range provinces {
+		if p.Code == code {
+			return p, true
+		}
+	}
+	return Province{}, false
+}
+
+// LookupProvince accepts any spelling API.md allows: the GB/T 2260 code, the
+// ISO 3166-2 code, the pinyin name (case- and space-insensitive, so
+// "inner mongolia" and "InnerMongolia" both work) or the Chinese name.
+func LookupProvince(s string) (Province, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return Province{}, false
+	}
+	if n, err := strconv.ParseUint(s, 10, 32); err == nil {
+		return ProvinceByCode(uint32(n))
+	}
+	key := foldName(s)
+	for _, p := range provinces {
+		if strings.EqualFold(p.ISO, s) || foldName(p.Name) == key || p.NameZH == s {
+			return p, true
+		}
+	}
+	return Province{}, false
+}
+
+func foldName(s string) string {
+	return strings.ToLower(strings.ReplaceAll(s, " ", ""))
+}
