@@ -52,9 +52,16 @@ func (a Amount) Add(b Amount) (Amount, error) {
 	return Amount{m, u, r}, nil
 }
 
-// Sub returns a-b.
+// Sub returns a-b, or an error if any field would overflow. It subtracts
+// directly rather than adding -b, since -math.MinInt64 overflows silently.
 func (a Amount) Sub(b Amount) (Amount, error) {
-	return a.Add(Amount{-b.MFLOPS, -b.Units, -b.Records})
+	m, ok1 := subInt64(a.MFLOPS, b.MFLOPS)
+	u, ok2 := subInt64(a.Units, b.Units)
+	r, ok3 := subInt64(a.Records, b.Records)
+	if !ok1 || !ok2 || !ok3 {
+		return Amount{}, Errorf(EResourceExhausted, "aggregate would overflow 64 bits")
+	}
+	return Amount{m, u, r}, nil
 }
 
 // IsZero reports whether every field is zero, so that the cell can be deleted.
@@ -63,6 +70,11 @@ func (a Amount) IsZero() bool { return a == Amount{} }
 func addInt64(a, b int64) (int64, bool) {
 	s := a + b
 	return s, (s > a) == (b > 0) || b == 0
+}
+
+func subInt64(a, b int64) (int64, bool) {
+	d := a - b
+	return d, (d < a) == (b > 0) || b == 0
 }
 
 // Contribution is what one record adds to one series in one period.

@@ -69,24 +69,24 @@ func ProvinceByCode(code uint32) (Province, bool) {
 	return Province{}, false
 }
 
+// provinceIndex maps every accepted spelling, folded, to its province. It is
+// built once and only read, so lookups on the ingest path cost one map probe.
+var provinceIndex = func() map[string]Province {
+	m := make(map[string]Province, 4*len(provinces))
+	for _, p := range provinces {
+		for _, k := range []string{strconv.FormatUint(uint64(p.Code), 10), p.ISO, p.Name, p.NameZH} {
+			m[foldName(k)] = p
+		}
+	}
+	return m
+}()
+
 // LookupProvince accepts any spelling API.md allows: the GB/T 2260 code, the
 // ISO 3166-2 code, the pinyin name (case- and space-insensitive, so
 // "inner mongolia" and "InnerMongolia" both work) or the Chinese name.
 func LookupProvince(s string) (Province, bool) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return Province{}, false
-	}
-	if n, err := strconv.ParseUint(s, 10, 32); err == nil {
-		return ProvinceByCode(uint32(n))
-	}
-	key := foldName(s)
-	for _, p := range provinces {
-		if strings.EqualFold(p.ISO, s) || foldName(p.Name) == key || p.NameZH == s {
-			return p, true
-		}
-	}
-	return Province{}, false
+	p, ok := provinceIndex[foldName(strings.TrimSpace(s))]
+	return p, ok
 }
 
 func foldName(s string) string {

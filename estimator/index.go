@@ -1,0 +1,176 @@
+package estimator
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+)
+
+// MissingRule says how much of the index must be observed for a score.
+// Missing leaves are always excluded and the remaining weights renormalised
+// (METHOD.md section 5, stage 4); a score whose Coverage is below
+// CoverageThreshold (0..1) is not produced.
+type MissingRule struct {
+	CoverageThreshold float64
+}
+
+// IndexScore is one province's index in one year.
+type IndexScore struct {
+	Composite         float64            // NaN unless Produced
+	Dimensions        map[string]float64 // dimensions with at least one leaf present
+	Coverage          float64            // share of the total leaf weight present
+	DimensionCoverage map[string]float64 // share of each dimension's weight present
+	Produced          bool
+}
+
+// Composite aggregates normalised leaf scores (METHOD.md section 5, stage 4).
+// The leaves are the codes of weights (global leaf weights, e.g. from
+// SynthesizeWeights); a leaf absent from leafScores or NaN there is missing,
+// and codes of leafScores without a weight are ignored. dimOf names each
+// leaf's dimension (DimensionOf for the index).
+//
+// Arithmetic: a dimension's score is Σ w_i s_i / Σ w_i over its present
+// leaves; its weight W_d is Σ w_i over all its leaves; the composite is
+// Σ W_d D_d / Σ W_d over the dimensions present. With geometric set, both
+// means are weighted geometric means instead (Π s_i^(w_i/Σw) and
+// Π D_d^(W_d/ΣW)): they punish imbalance, a zero score makes its dimension
+// (and so the composite) zero, and negative scores (z-scores) are an error.
+//
+// Dimensions with no weight at all are left out of both maps. Sums run in
+// code order, so equal inputs give bit-identical scores.
+func Composite(leafScores, weights map[string]float64, dimOf func(code string) string, rule MissingRule, geometric bool) (IndexScore, error) {
+	codes := sortedKeys(weights)
+	if vs := checkComposite(codes, leafScores, weights, dimOf, rule, geometric); len(vs) > 0 {
+		return IndexScore{}, Invalid("bad composite input", vs)
+	}
+	type acc struct{ weight, present, sum float64 }
+	dims := map[string]*acc{}
+	total, present := 0.0, 0.0
+	for _, c := range codes {
+		w, d := weights[c], dimOf(c)
+		a := dims[d]
+		if a == nil {
+			a = &acc{}
+			dims[d] = a
+		}
+		a.weight += w
+		total += w
+		s, ok := leafScores[c]
+		if !ok || math.IsNaN(s) || w == 0 {
+			continue
+		}
+		a.present += w
+		present += w
+		a.sum += w * term(s, geometric)
+	}
+	out := IndexScore{Composite: math.NaN(), Dimensions: map[string]float64{}, DimensionCoverage: map[string]float64{}}
+	out.Coverage = present / total
+	sum, presentW := 0.0, 0.0
+	for _, d := range sortedKeys(dims) {
+		a := dims[d]
+		if a.weight == 0 {
+			continue
+		}
+		out.DimensionCoverage[d] = a.present / a.weight
+		if a.present == 0 {
+			continue
+		}
+		score := mean(a.sum, a.present, geometric)
+		out.Dimensions[d] = score
+		sum += a.weight * term(score, geometric)
+		presentW += a.weight
+	}
+	if presentW > 0 && out.Coverage >= rule.CoverageThreshold {
+		out.Composite, out.Produced = mean(sum, presentW, geometric), true
+	}
+	return out, nil
+}
+
+// term is what a score adds to a weighted sum: itself, or its logarithm for
+// a geometric mean (−Inf for zero, which exp turns back into zero).
+func term(s float64, geometric bool) float64 {
+	if geometric {
+		return math.Log(s)
+	}
+	return s
+}
+
+func mean(sum, weight float64, geometric bool) float64 {
+	if geometric {
+		return math.Exp(sum / weight)
+	}
+	return sum / weight
+}
+
+func checkComposite(codes []string, scores, weights map[string]float64, dimOf func(string) string, rule MissingRule, geometric bool) []FieldViolation {
+	var vs []FieldViolation
+	total := 0.0
+	for _, c := range codes {
+		w := weights[c]
+		switch {
+		case math.IsNaN(w) || math.IsInf(w, 0) || w < 0:
+			vs = append(vs, FieldViolation{fmt.Sprintf("weights[%s]", c), fmt.Sprintf("weight %g must be finite and ≥ 0", w)})
+		case dimOf(c) == "":
+			vs = append(vs, FieldViolation{fmt.Sprintf("weights[%s]", c), "leaf has no dimension"})
+		default:
+			total += w
+		}
+		s := scores[c]
+		switch {
+		case math.IsInf(s, 0):
+			vs = append(vs, FieldViolation{fmt.Sprintf("leaf_scores[%s]", c), "score is infinite; use NaN for missing"})
+		case geometric && s < 0:
+			vs = append(vs, FieldViolation{fmt.Sprintf("leaf_scores[%s]", c), fmt.Sprintf("score %g is negative: no geometric mean", s)})
+		}
+	}
+	if len(vs) == 0 && !(total > 0) {
+		vs = append(vs, FieldViolation{"weights", "leaf weights must not all be zero"})
+	}
+	if !(rule.CoverageThreshold >= 0 && rule.CoverageThreshold <= 1) {
+		vs = append(vs, FieldViolation{"coverage_threshold", fmt.Sprintf("threshold %g is outside 0..1", rule.CoverageThreshold)})
+	}
+	return vs
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Ranked is one entry of a league table.
+type Ranked[K cmp.Ordered] struct {
+	Key   K
+	Value float64
+	Rank  int
+}
+
+// RankDesc ranks the values, 1 for the largest. Ties share the best rank of
+// their group and the next rank skips (1, 2, 2, 4), like Rank; NaN values are
+// missing and left out. The result is ordered by rank, then key.
+func RankDesc[K cmp.Ordered](values map[K]float64) []Ranked[K] {
+	out := make([]Ranked[K], 0, len(values))
+	for k, v := range values {
+		if !math.IsNaN(v) {
+			out = append(out, Ranked[K]{Key: k, Value: v})
+		}
+	}
+	slices.SortFunc(out, func(a, b Ranked[K]) int {
+		if c := cmp.Compare(b.Value, a.Value); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Key, b.Key)
+	})
+	for i := range out {
+		if i > 0 && out[i].Value == out[i-1].Value {
+			out[i].Rank = out[i-1].Rank
+		} else {
+			out[i].Rank = i + 1
+		}
+	}
+	return out
+}

@@ -1,0 +1,178 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/computescale/computescale/estimator"
+)
+
+// Options tune Open. The zero value is ready to use.
+type Options struct {
+	// Timeout is how long Open waits for another process's file lock;
+	// 0 means 1s, so that a second server on the same file fails fast.
+	Timeout time.Duration
+	// InitialMmapSize is the initial size of bbolt's memory map; 0 means
+	// 256 MiB. bbolt remaps as the file grows, and a remap waits for every
+	// open read transaction, so mapping ahead keeps long reads (Verify, a
+	// watch catching up) from stalling writes. The file itself still grows
+	// only as data is written.
+	InitialMmapSize int
+	// Now is the clock stamped on change-log entries; nil means time.Now.
+	Now func() time.Time
+}
+
+const (
+	defaultTimeout         = time.Second
+	defaultInitialMmapSize = 256 << 20
+)
+
+// DB is an open store. Its methods are safe for concurrent use: bbolt runs
+// one write transaction at a time and any number of reads beside it.
+type DB struct {
+	bolt *bbolt.DB
+	path string
+	now  func() time.Time
+}
+
+// Open opens or creates the store at path, creates every bucket, and refuses
+// a file written with another schema version.
+func Open(path string, opts Options) (*DB, error) {
+	if opts.Timeout <= 0 {
+		opts.Timeout = defaultTimeout
+	}
+	if opts.InitialMmapSize <= 0 {
+		opts.InitialMmapSize = defaultInitialMmapSize
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{
+		Timeout:         opts.Timeout,
+		InitialMmapSize: opts.InitialMmapSize,
+		// The map freelist allocates in constant time where the array one
+		// scans, which matters once a large file has many free pages.
+		FreelistType: bbolt.FreelistMapType,
+		// Never NoSync: a batch is acknowledged only after Commit returns,
+		// and Commit fsyncs, so an acknowledged batch survives a crash.
+		NoSync: false,
+		// Keep the freelist on disk: commits write one more page, but Open
+		// after a crash need not scan the whole file to rebuild it, and this
+		// store frees few pages (records are rarely retracted).
+		NoFreelistSync: false,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if err := initSchema(bdb, path); err != nil {
+		bdb.Close()
+		return nil, err
+	}
+	return &DB{bolt: bdb, path: path, now: opts.Now}, nil
+}
+
+// errNothingToCommit makes a write transaction roll back without error when
+// it turned out to change nothing.
+var errNothingToCommit = errors.New("store: nothing to commit")
+
+// initSchema creates the buckets of a new file and checks an existing file's
+// schema version. It commits only when it created something.
+func initSchema(bdb *bbolt.DB, path string) error {
+	err := bdb.Update(func(tx *bbolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			if k, _ := tx.Cursor().First(); k != nil {
+				return fmt.Errorf("store: %s is not a computescale store (it has buckets but no %q)", path, bucketMeta)
+			}
+			return createSchema(tx)
+		}
+		v := meta.Get(keySchema)
+		if len(v) != 4 {
+			return fmt.Errorf("store: %s has no valid schema version", path)
+		}
+		if got := binary.BigEndian.Uint32(v); got != SchemaVersion {
+			return estimator.Errorf(estimator.EFailedPrecondition,
+				"store %s has schema version %d; this build reads version %d", path, got, SchemaVersion)
+		}
+		created := false
+		for _, name := range allBuckets {
+			if tx.Bucket(name) == nil {
+				if _, err := tx.CreateBucket(name); err != nil {
+					return fmt.Errorf("store: create bucket %s: %w", name, err)
+				}
+				created = true
+			}
+		}
+		if !created {
+			return errNothingToCommit
+		}
+		return nil
+	})
+	if errors.Is(err, errNothingToCommit) {
+		return nil
+	}
+	return err
+}
+
+func createSchema(tx *bbolt.Tx) error {
+	for _, name := range allBuckets {
+		if _, err := tx.CreateBucket(name); err != nil {
+			return fmt.Errorf("store: create bucket %s: %w", name, err)
+		}
+	}
+	meta := tx.Bucket(bucketMeta)
+	if err := meta.Put(keySchema, binary.BigEndian.AppendUint32(nil, SchemaVersion)); err != nil {
+		return err
+	}
+	return meta.Put(keyRevision, revisionKey(0))
+}
+
+// Close closes the file. Open transactions finish first.
+func (db *DB) Close() error { return db.bolt.Close() }
+
+// Path returns the file the store was opened from.
+func (db *DB) Path() string { return db.path }
+
+// Bolt returns the underlying bbolt database, for backups and benchmarks.
+// Writing through it bypasses every invariant of this package.
+func (db *DB) Bolt() *bbolt.DB { return db.bolt }
+
+// Revision returns the revision of the last committed write (0 for none).
+func (db *DB) Revision() (uint64, error) {
+	var rev uint64
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		var err error
+		rev, err = readRevision(tx)
+		return err
+	})
+	return rev, err
+}
+
+func readRevision(tx *bbolt.Tx) (uint64, error) {
+	v := tx.Bucket(bucketMeta).Get(keyRevision)
+	if len(v) != 8 {
+		return 0, fmt.Errorf("store: meta revision has %d bytes, want 8", len(v))
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+// update runs fn in one write transaction. fn reports whether it changed
+// anything; if not, or if it fails, the transaction rolls back, so a failed
+// batch leaves nothing behind and a no-op costs no fsync and no revision.
+func (db *DB) update(fn func(tx *bbolt.Tx) (changed bool, err error)) error {
+	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+		changed, err := fn(tx)
+		if err == nil && !changed {
+			return errNothingToCommit
+		}
+		return err
+	})
+	if errors.Is(err, errNothingToCommit) {
+		return nil
+	}
+	return err
+}

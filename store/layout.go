@@ -1,0 +1,196 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/computescale/computescale/estimator"
+)
+
+// Layout of the bbolt file, schema version 1.
+//
+// Integers are fixed-width and big-endian everywhere, so that bbolt's
+// byte-wise key order is numeric order and prefix scans select ranges.
+// Signed integers are stored as their two's-complement uint64. Floats are
+// their IEEE 754 bits as uint64, so a value round-trips exactly.
+//
+//	bucket              key                               value
+//	------------------  --------------------------------  -------------------------------
+//	meta                "schema"                          uint32 schema version (1)
+//	meta                "revision"                        uint64 last committed revision
+//	chips               chip id                           JSON chipDoc (chip.go)
+//	records/<vendor>    record id                         record value (below)
+//	chiprefs            chip id 0x00 vendor 0x00 rec id   empty
+//	cells               cell key (8 bytes)                amount (24 bytes)
+//	changes             revision uint64                   change value (below)
+//
+// meta: "schema" is checked by Open; a file of another version is refused
+// rather than misread. "revision" starts at 0 and grows by one per committed
+// write; it is the key of that write's entry in changes.
+//
+// chips: JSON, not the binary encoding, because the catalog is small and
+// rarely written, and JSON can be read with the bbolt tool and extended
+// without a new schema version.
+//
+// records: one nested bucket per vendor, named by the vendor (1-64 bytes, no
+// 0x00), so a vendor's writes can only ever reach its own records. A record
+// value is, in order:
+//
+//	uint8   encoding version (1)
+//	uint32  n = length of the content
+//	n bytes content:
+//	        str id, uint32 province, period, uint8 class, int64 units,
+//	        float64 rpeak_fp64, period decommissioned, str note,
+//	        uint16 component count, then per component:
+//	          uint32 count, uint8 form:
+//	            1 = catalog chip: str chip id
+//	            2 = inline spec:  spec
+//	uint16  m = number of stored contributions, then m times (28 bytes):
+//	        uint8 series, period, int64 MFLOPS, int64 units, int64 records
+//
+//	str    = uint32 length, bytes
+//	period = uint16 year, uint8 quarter (0 = whole year; 0/0 = unset)
+//	spec   = str id, str vendor, str model, uint8 kind, uint32 cores,
+//	         uint64 clock Hz, str source, uint8 rate count, then per rate:
+//	         uint8 precision, float64 flops per cycle, float64 peak FLOPS
+//
+// The content is canonical (one byte string per Record value), so an
+// identical resend is detected by comparing content bytes only; the stored
+// contributions are what the record added to cells and are subtracted as they
+// are when it is replaced or retracted. A later encoding version must
+// re-encode old content before comparing.
+//
+// chiprefs: one empty-valued key per (catalog chip, record) reference, so that
+// replacing a chip's spec finds the records to re-derive by a prefix scan on
+// "chip id 0x00" instead of scanning every record. Chip ids, vendors and
+// record ids never contain 0x00, so the key splits unambiguously.
+//
+// cells: the key is province uint32 | series uint8 | year uint16 | quarter
+// uint8, so one province's cells are one prefix range, in series and period
+// order. The value is int64 MFLOPS | int64 units | int64 records. A cell
+// whose amount returns to zero is deleted, so an empty store has no cells.
+//
+// changes: the value is
+//
+//	uint8 encoding version (1), int64 unix nanoseconds, uint8 kind,
+//	str actor (vendor or chip id), uint32 cell count, then per cell:
+//	8-byte cell key, 24-byte amount (the cell's new amount; zero = deleted)
+
+// SchemaVersion is the layout version this package reads and writes.
+const SchemaVersion uint32 = 1
+
+// Bucket names and meta keys.
+var (
+	bucketMeta     = []byte("meta")
+	bucketChips    = []byte("chips")
+	bucketRecords  = []byte("records")
+	bucketChipRefs = []byte("chiprefs")
+	bucketCells    = []byte("cells")
+	bucketChanges  = []byte("changes")
+
+	keySchema   = []byte("schema")
+	keyRevision = []byte("revision")
+)
+
+// allBuckets lists the top-level buckets Open creates.
+var allBuckets = [][]byte{bucketMeta, bucketChips, bucketRecords, bucketChipRefs, bucketCells, bucketChanges}
+
+// MaxVendorBytes bounds a vendor name, which is also a bucket name.
+const MaxVendorBytes = 64
+
+// cellKeyLen and amountLen are the fixed sizes of a cell's key and value.
+const (
+	cellKeyLen = 8
+	amountLen  = 24
+)
+
+// cellKey is a cell's 8-byte key, usable as a map key.
+type cellKey [cellKeyLen]byte
+
+func makeCellKey(province uint32, s estimator.Series, p estimator.Period) cellKey {
+	var k cellKey
+	binary.BigEndian.PutUint32(k[0:4], province)
+	k[4] = byte(s)
+	binary.BigEndian.PutUint16(k[5:7], uint16(p.Year))
+	k[7] = byte(p.Quarter)
+	return k
+}
+
+func (k cellKey) cell(a estimator.Amount) estimator.Cell {
+	return estimator.Cell{
+		Province: binary.BigEndian.Uint32(k[0:4]),
+		Series:   estimator.Series(k[4]),
+		Period:   estimator.Period{Year: int(binary.BigEndian.Uint16(k[5:7])), Quarter: int(k[7])},
+		Amount:   a,
+	}
+}
+
+// String names the cell as province/series/period, the form Verify reports.
+func (k cellKey) String() string {
+	c := k.cell(estimator.Amount{})
+	return fmt.Sprintf("%d/%s/%s", c.Province, c.Series, c.Period)
+}
+
+func provincePrefix(province uint32) []byte {
+	return binary.BigEndian.AppendUint32(nil, province)
+}
+
+func encodeAmount(a estimator.Amount) []byte {
+	b := make([]byte, 0, amountLen)
+	b = binary.BigEndian.AppendUint64(b, uint64(a.MFLOPS))
+	b = binary.BigEndian.AppendUint64(b, uint64(a.Units))
+	return binary.BigEndian.AppendUint64(b, uint64(a.Records))
+}
+
+func decodeAmount(b []byte) (estimator.Amount, error) {
+	if len(b) != amountLen {
+		return estimator.Amount{}, fmt.Errorf("store: cell value has %d bytes, want %d", len(b), amountLen)
+	}
+	return estimator.Amount{
+		MFLOPS:  int64(binary.BigEndian.Uint64(b[0:8])),
+		Units:   int64(binary.BigEndian.Uint64(b[8:16])),
+		Records: int64(binary.BigEndian.Uint64(b[16:24])),
+	}, nil
+}
+
+func revisionKey(rev uint64) []byte { return binary.BigEndian.AppendUint64(nil, rev) }
+
+// chipRefKey is chip id 0x00 vendor 0x00 record id.
+func chipRefKey(chipID, vendor, recordID string) []byte {
+	k := make([]byte, 0, len(chipID)+len(vendor)+len(recordID)+2)
+	k = append(append(k, chipID...), 0)
+	k = append(append(k, vendor...), 0)
+	return append(k, recordID...)
+}
+
+// splitChipRef parses a chiprefs key; ok is false for a malformed one.
+func splitChipRef(k []byte) (chipID, vendor, recordID string, ok bool) {
+	parts := bytes.SplitN(k, []byte{0}, 3)
+	if len(parts) != 3 {
+		return "", "", "", false
+	}
+	return string(parts[0]), string(parts[1]), string(parts[2]), true
+}
+
+// checkVendor enforces what the layout needs of a vendor: a non-empty bucket
+// name without the 0x00 that separates chiprefs key parts.
+func checkVendor(vendor string) error {
+	if vendor == "" || len(vendor) > MaxVendorBytes || bytes.IndexByte([]byte(vendor), 0) >= 0 {
+		return estimator.Invalid("invalid vendor", []estimator.FieldViolation{{
+			Field:       "vendor",
+			Description: fmt.Sprintf("vendor must be 1-%d bytes without NUL", MaxVendorBytes),
+		}})
+	}
+	return nil
+}
+
+// recordIDProblem reports what the layout needs of a record id (a non-empty
+// key without 0x00); estimator.Record.Validate is stricter, and this only
+// guards the keys should a caller skip it.
+func recordIDProblem(id string) string {
+	if id == "" || len(id) > estimator.MaxRecordIDBytes || bytes.IndexByte([]byte(id), 0) >= 0 {
+		return fmt.Sprintf("record_id must be 1-%d bytes without NUL", estimator.MaxRecordIDBytes)
+	}
+	return ""
+}

@@ -1,0 +1,174 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"maps"
+	"slices"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/computescale/computescale/estimator"
+)
+
+// VerifyReport is what Verify found. A consistent store has no Mismatches
+// and no CheckErrors.
+type VerifyReport struct {
+	Records     int      // records read
+	Cells       int      // cells stored
+	Mismatches  []string // one line per inconsistency, naming its key
+	CheckErrors []string // bbolt's own page-level consistency check
+}
+
+// Verify rebuilds every cell twice, from the contributions the records stored
+// and from re-deriving each record against the current catalog, and compares
+// both exactly with the stored cells. It also checks the chip references, the
+// change log's last revision, and runs bbolt's page check. It reads every
+// record in one read transaction, which does not block writers.
+func (db *DB) Verify() (VerifyReport, error) {
+	var rep VerifyReport
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		rep = VerifyReport{}
+		v := &verifier{tx: tx, rep: &rep, chips: newChipCache(tx),
+			stored: cellDeltas{}, derived: cellDeltas{}, refs: map[string]bool{}}
+		if err := v.records(); err != nil {
+			return err
+		}
+		v.chipRefs()
+		if err := v.cells(); err != nil {
+			return err
+		}
+		v.revision()
+		for err := range tx.Check() {
+			rep.CheckErrors = append(rep.CheckErrors, err.Error())
+		}
+		return nil
+	})
+	return rep, err
+}
+
+// verifier holds Verify's running sums. Problems it finds become report lines,
+// not errors: an error means the check itself could not run.
+type verifier struct {
+	tx      *bbolt.Tx
+	rep     *VerifyReport
+	chips   *chipCache
+	stored  cellDeltas      // cells as the stored contributions add up
+	derived cellDeltas      // cells as re-derived contributions add up
+	refs    map[string]bool // chiprefs keys the records imply
+}
+
+func (v *verifier) mismatch(format string, args ...any) {
+	v.rep.Mismatches = append(v.rep.Mismatches, fmt.Sprintf(format, args...))
+}
+
+func (v *verifier) records() error {
+	return v.tx.Bucket(bucketRecords).ForEachBucket(func(vendor []byte) error {
+		return v.tx.Bucket(bucketRecords).Bucket(vendor).ForEach(func(id, val []byte) error {
+			v.rep.Records++
+			v.record(string(vendor), string(id), val)
+			return nil
+		})
+	})
+}
+
+func (v *verifier) record(vendor, id string, val []byte) {
+	name := vendor + "/" + id
+	rec, stored, err := decodeRecordValue(val)
+	if err != nil {
+		v.mismatch("record %s: undecodable: %v", name, err)
+		return
+	}
+	if rec.ID != id {
+		v.mismatch("record %s: stored under another id than its own %q", name, rec.ID)
+	}
+	for _, chipID := range rec.ChipIDs() {
+		v.refs[string(chipRefKey(chipID, vendor, id))] = true
+	}
+	if err := v.stored.add(rec.Province, stored, +1); err != nil {
+		v.mismatch("record %s: stored contributions overflow: %v", name, err)
+	}
+	derived, err := v.chips.derive(&rec)
+	if err != nil {
+		v.mismatch("record %s: cannot re-derive: %v", name, err)
+		return
+	}
+	if !slices.Equal(stored, derived) {
+		v.mismatch("record %s: stored contributions %v differ from re-derived %v", name, stored, derived)
+	}
+	if err := v.derived.add(rec.Province, derived, +1); err != nil {
+		v.mismatch("record %s: re-derived contributions overflow: %v", name, err)
+	}
+}
+
+// chipRefs compares the chiprefs bucket with the references records imply.
+func (v *verifier) chipRefs() {
+	_ = v.tx.Bucket(bucketChipRefs).ForEach(func(k, _ []byte) error {
+		if !v.refs[string(k)] {
+			chip, vendor, id, _ := splitChipRef(k)
+			v.mismatch("chipref %s -> %s/%s: no such record refers to the chip", chip, vendor, id)
+		}
+		delete(v.refs, string(k))
+		return nil
+	})
+	for _, k := range slices.Sorted(maps.Keys(v.refs)) {
+		chip, vendor, id, _ := splitChipRef([]byte(k))
+		v.mismatch("record %s/%s: chipref for chip %s is missing", vendor, id, chip)
+	}
+}
+
+// cells compares each stored cell with both rebuilt sums, over the union of
+// their keys, so that a missing, extra or zero cell is reported too.
+func (v *verifier) cells() error {
+	all := cellDeltas{}
+	err := v.tx.Bucket(bucketCells).ForEach(func(k, val []byte) error {
+		v.rep.Cells++
+		if len(k) != cellKeyLen {
+			v.mismatch("cell key %x: %d bytes, want %d", k, len(k), cellKeyLen)
+			return nil
+		}
+		a, err := decodeAmount(val)
+		if err != nil {
+			v.mismatch("cell %s: %v", cellKey(k), err)
+			return nil
+		}
+		if a.IsZero() {
+			v.mismatch("cell %s: stored as zero instead of deleted", cellKey(k))
+		}
+		all[cellKey(k)] = a
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	keys := cellDeltas{}
+	for _, d := range []cellDeltas{all, v.stored, v.derived} {
+		for k := range d {
+			keys[k] = estimator.Amount{}
+		}
+	}
+	for _, k := range keys.sortedKeys() {
+		got, fromStored, fromDerived := all[k], v.stored[k], v.derived[k]
+		if got != fromStored || got != fromDerived {
+			v.mismatch("cell %s: stored %+v, from stored contributions %+v, re-derived %+v",
+				k, got, fromStored, fromDerived)
+		}
+	}
+	return nil
+}
+
+// revision checks that the last change-log entry is the meta revision.
+func (v *verifier) revision() {
+	rev, err := readRevision(v.tx)
+	if err != nil {
+		v.mismatch("meta revision: %v", err)
+		return
+	}
+	var last uint64
+	if k, _ := v.tx.Bucket(bucketChanges).Cursor().Last(); len(k) == 8 {
+		last = binary.BigEndian.Uint64(k)
+	}
+	if last != rev {
+		v.mismatch("meta revision %d, but the change log ends at %d", rev, last)
+	}
+}
