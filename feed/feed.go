@@ -1,0 +1,229 @@
+// Package feed reads vendor feed files (CSV or JSON Lines) into shipment
+// records, remembering the line each record came from so that a rejected
+// batch can be reported by line number.
+//
+// CSV: a header row naming the columns (any order, case-insensitive); unknown
+// columns are an error so that a typo cannot silently drop data:
+//
+//	record_id              vendor-unique id (required)
+//	province               440000, CN-GD, Guangdong or 广东 (required)
+//	year, quarter          shipment period; quarter empty or 0 = whole year
+//	class                  general, ai or super (or GENERAL_SERVER, AI_SERVER, SUPERCOMPUTER)
+//	units                  units shipped (systems, for super)
+//	components             per-unit chips as COUNT*CHIP_ID joined by ';', e.g. 2*intel-xeon-8480p;8*nvidia-h100-sxm
+//	rpeak_fp64_flops       supercomputers: Rpeak in FLOP/s instead of components
+//	decommissioned_year    supercomputers: year left service (optional)
+//	decommissioned_quarter supercomputers: quarter left service (optional)
+//	note                   free text
+//
+// JSON Lines: one computescale.v1.ShipmentRecord per line in the protobuf
+// JSON mapping (e.g. {"recordId":"r1","province":"CN-GD","period":{"year":2024},
+// "serverClass":"SERVER_CLASS_AI_SERVER","units":"10","components":[{"count":8,
+// "chipId":"nvidia-h100-sxm"}]}); this is also the only way to give an inline
+// chip spec. Blank lines and lines starting with # are skipped.
+package feed
+
+import (
+	"bufio"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"google.golang.org/protobuf/encoding/protojson"
+
+	pb "github.com/computescale/computescale/proto/computescale/v1"
+)
+
+// Format is a feed file format.
+type Format int
+
+// The formats.
+const (
+	CSV Format = iota + 1
+	JSONLines
+)
+
+// FormatOf picks the format from a file name: .csv, or .jsonl / .ndjson / .json.
+func FormatOf(name string) (Format, error) {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".csv":
+		return CSV, nil
+	case ".jsonl", ".ndjson", ".json":
+		return JSONLines, nil
+	}
+	return 0, fmt.Errorf("cannot tell the feed format of %q: use .csv or .jsonl", name)
+}
+
+// Shipment is a record and the line of the file it was read from.
+type Shipment struct {
+	Line   int
+	Record *pb.ShipmentRecord
+}
+
+// ReadShipments parses a whole feed. An error names the line (and column).
+func ReadShipments(r io.Reader, f Format) ([]Shipment, error) {
+	switch f {
+	case CSV:
+		return readCSV(r)
+	case JSONLines:
+		return readJSONLines(r)
+	}
+	return nil, fmt.Errorf("unknown feed format %d", f)
+}
+
+// maxLine bounds one JSON line, so a corrupt file cannot exhaust memory.
+const maxLine = 4 << 20
+
+func readJSONLines(r io.Reader) ([]Shipment, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), maxLine)
+	var out []Shipment
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		rec := &pb.ShipmentRecord{}
+		if err := protojson.Unmarshal([]byte(line), rec); err != nil {
+			return nil, fmt.Errorf("line %d: %w", n, err)
+		}
+		out = append(out, Shipment{Line: n, Record: rec})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read feed: %w", err)
+	}
+	return out, nil
+}
+
+var csvColumns = []string{"record_id", "province", "year", "quarter", "class", "units", "components",
+	"rpeak_fp64_flops", "decommissioned_year", "decommissioned_quarter", "note"}
+
+func readCSV(r io.Reader) ([]Shipment, error) {
+	cr := csv.NewReader(r)
+	cr.Comment = '#'
+	cr.FieldsPerRecord = -1
+	header, err := cr.Read()
+	if err != nil {
+		return nil, fmt.Errorf("read CSV header: %w", err)
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+		if !contains(csvColumns, h) {
+			return nil, fmt.Errorf("line 1, column %d: unknown column %q (known: %s)", i+1, h, strings.Join(csvColumns, ", "))
+		}
+		col[h] = i
+	}
+	for _, need := range []string{"record_id", "province", "year", "class", "units"} {
+		if _, ok := col[need]; !ok {
+			return nil, fmt.Errorf("line 1: missing column %q", need)
+		}
+	}
+	var out []Shipment
+	for {
+		row, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read CSV: %w", err)
+		}
+		line, _ := cr.FieldPos(0)
+		rec, err := csvRecord(row, col)
+		if err != nil {
+			return nil, fmt.Errorf("line %d, %w", line, err)
+		}
+		out = append(out, Shipment{Line: line, Record: rec})
+	}
+}
+
+func csvRecord(row []string, col map[string]int) (*pb.ShipmentRecord, error) {
+	get := func(name string) string {
+		if i, ok := col[name]; ok && i < len(row) {
+			return strings.TrimSpace(row[i])
+		}
+		return ""
+	}
+	var err error
+	num := func(name string, bitSize int) int64 {
+		s := get(name)
+		if s == "" || err != nil {
+			return 0
+		}
+		v, perr := strconv.ParseInt(s, 10, bitSize)
+		if perr != nil {
+			err = fmt.Errorf("column %s: %q is not an integer", name, s)
+		}
+		return v
+	}
+	rec := &pb.ShipmentRecord{
+		RecordId: get("record_id"), Province: get("province"),
+		Period: &pb.Period{Year: int32(num("year", 32)), Quarter: int32(num("quarter", 32))},
+		Units:  num("units", 64), Note: get("note"),
+	}
+	if y, q := num("decommissioned_year", 32), num("decommissioned_quarter", 32); y != 0 || q != 0 {
+		rec.Decommissioned = &pb.Period{Year: int32(y), Quarter: int32(q)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if rec.ServerClass, err = parseClass(get("class")); err != nil {
+		return nil, err
+	}
+	if s := get("rpeak_fp64_flops"); s != "" {
+		if rec.RpeakFp64Flops, err = strconv.ParseFloat(s, 64); err != nil {
+			return nil, fmt.Errorf("column rpeak_fp64_flops: %q is not a number", s)
+		}
+	}
+	if rec.Components, err = ParseComponents(get("components")); err != nil {
+		return nil, fmt.Errorf("column components: %w", err)
+	}
+	return rec, nil
+}
+
+func parseClass(s string) (pb.ServerClass, error) {
+	switch strings.ToLower(strings.TrimPrefix(strings.ToUpper(s), "SERVER_CLASS_")) {
+	case "general", "general_server":
+		return pb.ServerClass_SERVER_CLASS_GENERAL_SERVER, nil
+	case "ai", "ai_server":
+		return pb.ServerClass_SERVER_CLASS_AI_SERVER, nil
+	case "super", "supercomputer":
+		return pb.ServerClass_SERVER_CLASS_SUPERCOMPUTER, nil
+	}
+	return 0, fmt.Errorf("column class: %q is not general, ai or super", s)
+}
+
+// ParseComponents reads "2*intel-xeon-8480p;8*nvidia-h100-sxm" (a bare id
+// means a count of 1).
+func ParseComponents(s string) ([]*pb.Component, error) {
+	var out []*pb.Component
+	for part := range strings.SplitSeq(s, ";") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		count, id := "1", part
+		if c, rest, ok := strings.Cut(part, "*"); ok {
+			count, id = strings.TrimSpace(c), strings.TrimSpace(rest)
+		}
+		n, err := strconv.ParseUint(count, 10, 32)
+		if err != nil || id == "" {
+			return nil, fmt.Errorf("%q is not COUNT*CHIP_ID", part)
+		}
+		out = append(out, &pb.Component{Count: uint32(n), Chip: &pb.Component_ChipId{ChipId: id}})
+	}
+	return out, nil
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
