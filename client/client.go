@@ -63,7 +63,10 @@ func New(addr string, opts ...Option) (*Client, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	dial := o.dialOpts
+	// Wait-for-ready: a call made while the connection is re-establishing
+	// (a server restart, a rolling deploy) waits for it within the call's
+	// deadline instead of failing at once with Unavailable.
+	dial := append([]grpc.DialOption{grpc.WithDefaultCallOptions(grpc.WaitForReady(true))}, o.dialOpts...)
 	if o.tls != nil {
 		dial = append(dial, grpc.WithTransportCredentials(credentials.NewTLS(o.tls)))
 	} else {

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/computescale/computescale/catalog"
+	"github.com/computescale/computescale/client"
+	"github.com/computescale/computescale/demodata"
+	"github.com/computescale/computescale/estimator"
+	pb "github.com/computescale/computescale/proto/computescale/v1"
+	"github.com/computescale/computescale/proto/protoconv"
+	"github.com/computescale/computescale/server"
+)
+
+// The demo's caller names; the vendor name is what its records are keyed by.
+const (
+	demoAdmin  = "demo-admin"
+	demoReader = "demo-reader"
+	demoVendor = "demo-vendor"
+)
+
+func newDemoCmd() *cobra.Command {
+	var cfg serveConfig
+	var once bool
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Serve the bundled chip catalog and synthetic demo feed, and print province totals",
+		Long: `demo starts a server (every serve flag works here too), loads the bundled
+chip catalog through PutChipSpec and the synthetic demo feed through the real
+ingest stream, prints the province table for the latest period and the tokens
+it generated, and keeps serving until interrupted (or exits with --once).
+Without --db it uses a fresh database file in a temporary folder.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDemo(cmd.Context(), cfg, once, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	cfg.register(cmd, "")
+	cmd.Flags().BoolVar(&once, "once", false, "print the tables and exit instead of serving")
+	return cmd
+}
+
+func runDemo(ctx context.Context, cfg serveConfig, once bool, out, errOut io.Writer) error {
+	if cfg.db == "" {
+		dir, err := os.MkdirTemp("", "computescale-demo-")
+		if err != nil {
+			return fmt.Errorf("temp dir for the demo database: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		cfg.db = filepath.Join(dir, "demo.db")
+	}
+	tokens, secrets, err := demoTokens(cfg.tokens)
+	if err != nil {
+		return err
+	}
+	m, err := startServer(cfg, tokens)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if err := loadDemo(ctx, m.Addr(), secrets, errOut); err != nil {
+		return err
+	}
+	if err := printDemo(ctx, m.Addr(), secrets[demoReader], out); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nserving on %s (database %s)\n", m.Addr(), cfg.db)
+	if secrets != nil {
+		fmt.Fprintf(out, "tokens (generated for this run):\n  admin   %s\n  reader  %s\n  vendor  %s  (name %s)\n",
+			secrets[demoAdmin], secrets[demoReader], secrets[demoVendor], demoVendor)
+		fmt.Fprintf(out, "try: COMPUTESCALE_TOKEN=%s go run ./cmd/computescale query list --addr %s\n", secrets[demoReader], m.Addr())
+	}
+	if once {
+		return nil
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// demoTokens generates one token per role, unless a token file is given, in
+// which case the demo cannot know the secrets and loads nothing itself.
+func demoTokens(file string) (*server.Tokens, map[string]string, error) {
+	if file != "" {
+		t, err := server.LoadTokens(file)
+		return t, nil, err
+	}
+	t := server.NewTokens()
+	secrets := map[string]string{}
+	for name, role := range map[string]server.Role{demoAdmin: server.RoleAdmin, demoReader: server.RoleReader, demoVendor: server.RoleVendor} {
+		b := make([]byte, 24)
+		if _, err := rand.Read(b); err != nil {
+			return nil, nil, fmt.Errorf("generate token: %w", err)
+		}
+		secrets[name] = base64.RawURLEncoding.EncodeToString(b)
+		t.Add(secrets[name], server.Identity{Name: name, Role: role})
+	}
+	return t, secrets, nil
+}
+
+func loadDemo(ctx context.Context, addr string, secrets map[string]string, progress io.Writer) error {
+	if secrets == nil {
+		return fmt.Errorf("demo with --tokens: load the catalog and feed yourself (computescale ingest)")
+	}
+	if err := loadCatalogOnly(ctx, addr, secrets[demoAdmin]); err != nil {
+		return err
+	}
+	vendor, err := client.New(addr, client.WithToken(secrets[demoVendor]))
+	if err != nil {
+		return err
+	}
+	defer vendor.Close()
+	recs := demodata.Shipments()
+	msgs := make([]*pb.ShipmentRecord, len(recs))
+	for i, r := range recs {
+		msgs[i] = protoconv.RecordToProto(r)
+	}
+	bar := newProgress(progress, len(msgs), "demo feed")
+	sum, err := vendor.IngestShipments(ctx, msgs, client.IngestOptions{OnAck: func(b client.BatchResult) { bar.Add(b.Len) }})
+	bar.Finish()
+	if err != nil {
+		return fmt.Errorf("load demo feed: %w", err)
+	}
+	if len(sum.Rejected) > 0 {
+		return fmt.Errorf("load demo feed: batch %d rejected: %w", sum.Rejected[0].Index, sum.Rejected[0].Err)
+	}
+	return nil
+}
+
+// loadCatalogOnly puts every bundled chip spec through PutChipSpec; specs
+// already stored unchanged are no-ops.
+func loadCatalogOnly(ctx context.Context, addr, adminToken string) error {
+	admin, err := client.New(addr, client.WithToken(adminToken))
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	for _, spec := range catalog.Chips() {
+		if _, err := admin.PutChipSpec(ctx, protoconv.ChipToProto(spec)); err != nil {
+			return fmt.Errorf("load catalog: %w", err)
+		}
+	}
+	return nil
+}
+
+// latestPeriod is the newest period in the demo feed, which the demo reports.
+func latestPeriod(recs []estimator.Record) estimator.Period {
+	var last estimator.Period
+	for _, r := range recs {
+		if last.Before(r.Period) || last == (estimator.Period{}) {
+			last = r.Period
+		}
+	}
+	return last
+}
+
+func printDemo(ctx context.Context, addr, token string, out io.Writer) error {
+	c, err := client.New(addr, client.WithToken(token))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	end := latestPeriod(demodata.Shipments())
+	rows, err := c.ListProvinceCompute(ctx, end.Year, end.Quarter, "")
+	if err != nil {
+		return err
+	}
+	nat, err := c.NationalCompute(ctx, end.Year, end.Quarter)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Compute scale by province, six-year window %s..%s (EFlops; synthetic demo data)\n\n",
+		protoconv.PeriodFromProto(nat.GetWindowStart()), end)
+	printTotals(out, rows, nat)
+	return nil
+}

@@ -1,0 +1,21 @@
+// Command computescale runs the computescale server (serve, demo) and talks to
+// one (ingest, query). Run `computescale --help` for the subcommands.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cmd := newRootCmd(os.Stdout, os.Stderr)
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "computescale:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,80 @@
+// Package demodata generates computescale's bundled demo feed: a synthetic,
+// deterministic set of shipment records for China's 31 provinces, 2019
+// through 2025Q2, scaled so that the estimator reproduces the national
+// figures of CAICT's blue book (中国信息通信研究院《先进计算暨算力发展指数蓝皮书》,
+// 2025 edition, published 2026-03; METHOD.md section 3).
+//
+// # The data is synthetic
+//
+// No record is an observed shipment. The national totals, the 2024 unit
+// counts and the province ranking are the blue book's; everything finer
+// (which province bought which server in which quarter) is made up to be
+// plausible and to add up to them. Chip figures are real: every component is
+// a chip of package catalog, whose rows name their data sheets. Supercomputers
+// are the catalog's real systems (public TOP500 Rpeak) plus systems marked
+// "synthetic" in their id and note.
+//
+// # What it is scaled to
+//
+// As of 2025Q2 (the 24 quarters 2019Q3-2025Q2), with the default factors
+// (FP16 × 0.5, FP64 × 2), estimator.Sum over all cells gives:
+//
+//   - basic compute 175 EFlops FP32 (blue book: 基础算力规模 175 EFlops);
+//   - AI compute 1564 EFlops FP16 = 782 FP32-equivalent (智能算力 782 EFlops);
+//   - supercomputing 2.6 EFlops FP64 = 5.2 FP32-equivalent (超算算力 5.2 EFlops);
+//   - so 962 EFlops in all (计算设备算力总规模 962 EFlops).
+//
+// Units: 3,731,000 general servers and 630,000 AI servers shipped in 2024;
+// 21.78 M general and 1.72 M AI servers over 2019-2024 (blue book: 2178 万台,
+// 超过 170 万台); 2023 from 2024's year-on-year change (-4 %, +93 %); 2019-2022
+// share the rest of the six-year total at one constant growth rate, solved;
+// 2025's first half is half of 2024 grown by -4 % (general, 2024's change
+// carried on) and +24.3 % (AI, the blue book's 2025 forecast for global AI
+// servers). Every unit total is exact: splits use largest-remainder
+// apportionment.
+//
+// # How it is made
+//
+//  1. Units per year and class, as above.
+//  2. Provinces: the blue book's top seven (北京, 广东, 浙江, 江苏, 上海, 山东,
+//     天津, in that order) take 87 % of general servers and 95 % of AI servers,
+//     as it reports; the other 24 provinces share the rest by weights that
+//     follow its second tier and the 东数西算 hub provinces. Every province
+//     gets shipments. With the NBS definition of the east (东部: 北京, 天津,
+//     河北, 上海, 江苏, 浙江, 福建, 山东, 广东, 海南) the east holds about 94 %
+//     of compute; the blue book says 93 %, but its top-seven shares alone
+//     already imply more than 93 %, and the demo keeps those.
+//  3. Configurations: general servers carry two CPUs, AI servers two host
+//     CPUs (Huawei training servers four) and two, four or eight
+//     accelerators. Each year has two mixes of the generations then on sale,
+//     a low one (entry CPUs, small inference boxes) and a high one (flagship
+//     CPUs, eight-way training servers); older Xeon/EPYC, V100 and T4 early,
+//     Sapphire Rapids, Genoa, Kunpeng, Hygon, A100/A800, H800 (until the
+//     October 2023 export rule), H20, Ascend 910B and L20 later. One blend
+//     fraction per class, θ in [0, 1], places the market between the two;
+//     it is solved so that the national total as of 2025Q2 equals the target
+//     (the total is linear in θ). Nothing else is tuned.
+//  4. Periods: 2019-2022 are year-only records (a year-only record counts one
+//     quarter of its units in each quarter, METHOD.md section 3); 2023 and
+//     2024 are quarterly; 2025 has Q1 and Q2.
+//  5. Supercomputers: the catalog systems, each counted from its first
+//     TOP500 appearance until it is decommissioned (Tianhe-2 gives way to
+//     Tianhe-2A in 2018), plus synthetic systems at the national
+//     supercomputing centres (Guangzhou, Shenzhen, Tianjin, Jinan, Wuxi,
+//     Kunshan, Changsha, Zhengzhou, Chengdu, Xi'an, Chongqing) and at
+//     generic sites in Beijing and Hangzhou. They make up the difference
+//     between the catalog's Rpeak in service and 2.6 EFlops FP64, split so
+//     that provinces rank as the blue book lists them (广东, 天津, 山东, 江苏,
+//     北京, 浙江, 陕西, 四川).
+//
+// The result is about 6,500 records; Cells sums their contributions into the
+// aggregate cells the store keeps, and estimator.Sum turns those into totals.
+//
+// # Limits
+//
+// The demo reproduces levels, not the blue book's year-on-year growth (+15 %
+// basic, +96 % AI): its mixes are not fitted to growth (AI grows about 65 %
+// from 2024Q2 to 2025Q2), and it starts in 2019, so windows ending before
+// 2024Q4 lack their 2018 quarters and read low. Province splits below the top seven, the configuration mixes and the
+// synthetic supercomputers are this project's assumptions.
+package demodata
