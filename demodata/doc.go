@@ -2,7 +2,8 @@
 // deterministic set of shipment records for China's 31 provinces, 2019
 // through 2025Q2, scaled so that the estimator reproduces the national
 // figures of CAICT's blue book (中国信息通信研究院《先进计算暨算力发展指数蓝皮书》,
-// 2025 edition, published 2026-03; METHOD.md section 3).
+// 2025 edition, published 2026-03; METHOD.md section 3), and the statistics
+// observations and methodology that score them (see Statistics below).
 //
 // # The data is synthetic
 //
@@ -69,6 +70,37 @@
 //
 // The result is about 6,500 records; Cells sums their contributions into the
 // aggregate cells the store keeps, and estimator.Sum turns those into totals.
+//
+// # Statistics
+//
+// Observations adds what the index needs besides compute scale: every
+// province's value of the eleven observed leaves (METHOD.md section 4) and of
+// gdp and digital_economy_core, 2020-2024, 2,006 observations in all. Each
+// Source says "synthetic demo data (computescale demodata), shaped after" and
+// what. 2024 anchors follow the blue book's section 三: 广东 56 % of
+// computing-device output and first in industry and technology; 江苏 31 % of
+// IC output; 北京 first in software revenue and IT spend; the open-data
+// leaders 山东、浙江、上海、贵州、北京、福建; 73 showcase cases over 24 provinces
+// (the other seven an observed zero). GDP for 2024 is the provinces' published
+// figures. Earlier years are walked back by national growth rates (NBS's IC
+// output and MIIT's software revenue where published, otherwise synthetic)
+// with a deterministic per-province scatter and the movements the blue book
+// names (广东's 2023 device dip, 北京's +40 % R&D, 浙江's patent growth). Nine
+// values are genuinely missing (西藏 and 青海's early R&D, four provinces'
+// early open-data index) and exercise the missing-data rule.
+//
+// # The demo methodology
+//
+// Methodology is estimator.DefaultMethodology with an explicit five-year
+// target for every leaf: the largest 2020 provincial value grown for five
+// years at half the indicator's national 2020-2024 growth, computed from the
+// demo data (for the scale leaves, from the shipments as of each year's end,
+// FP32-equivalent EFlops). Values(year) builds ScoreYear's inputs. Scored
+// with it, 2024 gives the blue book's first tier in its order (广东, 北京,
+// 江苏, 浙江, 山东, 上海, composite above 40) and its second tier in ranks
+// 7-16; across provinces, GDP goes with about 1280 ×10^8 CNY per index point
+// (blue book: 1188) and digital-economy core output about 131 (blue book:
+// 129), neither fitted.
 //
 // # Limits
 //

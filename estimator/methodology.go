@@ -132,7 +132,7 @@ func (m Methodology) Weights() (map[string]float64, []NodeResult, error) {
 		for _, n := range nodes {
 			if n.AHP != nil && !n.AHP.Acceptable {
 				return nil, nil, &Error{Code: EFailedPrecondition,
-					Message: fmt.Sprintf("node %q: consistency ratio %.4f is not below %.2f; revise the judgements or set allow_inconsistent", n.Code, n.AHP.CR, AcceptableCR),
+					Message:    fmt.Sprintf("node %q: consistency ratio %.4f is not below %.2f; revise the judgements or set allow_inconsistent", n.Code, n.AHP.CR, AcceptableCR),
 					Violations: []FieldViolation{{Field: "hierarchy" + dotPath(n.Path), Description: fmt.Sprintf("CR %.4f ≥ %.2f", n.AHP.CR, AcceptableCR)}}}
 			}
 		}

@@ -149,6 +149,17 @@ var access = map[string][]Role{
 	"/computescale.v1.ComputeService/GetProvinceCompute":  {RoleAdmin, RoleReader, RoleVendor},
 	"/computescale.v1.ComputeService/ListProvinceCompute": {RoleAdmin, RoleReader, RoleVendor},
 	"/computescale.v1.ComputeService/GetNationalCompute":  {RoleAdmin, RoleReader, RoleVendor},
+	"/computescale.v1.IngestService/PutObservations":      {RoleAdmin, RoleVendor},
+	"/computescale.v1.IndexService/GetIndex":              {RoleAdmin, RoleReader, RoleVendor},
+	"/computescale.v1.IndexService/ListIndex":             {RoleAdmin, RoleReader, RoleVendor},
+	"/computescale.v1.IndexService/GetMethodology":        {RoleAdmin, RoleReader, RoleVendor},
+	"/computescale.v1.IndexService/PutMethodology":        {RoleAdmin},
+	"/computescale.v1.IndexService/EvaluateWeights":       {RoleAdmin, RoleReader, RoleVendor},
+	"/computescale.v1.IndexService/AnalyzeRelationship":   {RoleAdmin, RoleReader, RoleVendor},
+	"/computescale.v1.WatchService/Watch":                 {RoleAdmin, RoleReader},
+	"/computescale.v1.AdminService/Backup":                {RoleAdmin},
+	"/computescale.v1.AdminService/Verify":                {RoleAdmin},
+	"/computescale.v1.AdminService/Compact":               {RoleAdmin},
 }
 
 // public reports whether a method needs no token: probes and grpcurl must

@@ -35,7 +35,7 @@ func (s *Server) GetProvinceCompute(ctx context.Context, req *pb.GetProvinceComp
 	if err != nil {
 		return nil, s.toError(ctx, err)
 	}
-	t := protoconv.TotalsToProto(estimator.Sum(cells, end, s.factors), rev)
+	t := protoconv.TotalsToProto(estimator.Sum(cells, end, s.store.Factors()), rev)
 	t.Province = protoconv.ProvinceToProto(prov)
 	return &pb.GetProvinceComputeResponse{Totals: t}, nil
 }
@@ -50,7 +50,7 @@ func (s *Server) GetNationalCompute(ctx context.Context, req *pb.GetNationalComp
 	if err != nil {
 		return nil, s.toError(ctx, err)
 	}
-	return &pb.GetNationalComputeResponse{Totals: protoconv.TotalsToProto(estimator.Sum(cells, end, s.factors), rev)}, nil
+	return &pb.GetNationalComputeResponse{Totals: protoconv.TotalsToProto(estimator.Sum(cells, end, s.store.Factors()), rev)}, nil
 }
 
 var orderKeys = map[string]func(*pb.ComputeTotals) float64{
@@ -101,7 +101,7 @@ func (s *Server) ListProvinceCompute(ctx context.Context, req *pb.ListProvinceCo
 	if err != nil {
 		return nil, s.toError(ctx, err)
 	}
-	all := provinceTotals(cells, end, s.factors, rev)
+	all := provinceTotals(cells, end, s.store.Factors(), rev)
 	slices.SortStableFunc(all, func(a, b *pb.ComputeTotals) int {
 		c := 0
 		if key := orderKeys[field]; key != nil {

@@ -22,8 +22,8 @@ func TestIngestThenTotals(t *testing.T) {
 	e.putChips()
 	ack := e.ingest(e.vendorA, false,
 		general("g1", "Guangdong", 2024, 0, 1000), // 1000 × 14.336 TFLOPS = 0.014336 EFlops FP32
-		aiServer("a1", "CN-GD", 2024, 100),         // 100 × 7.912 PFLOPS = 0.7912 EFlops FP16
-		super("s1", "广东", 2018, 2.746e18),          // El Capitan-sized Rpeak, FP64
+		aiServer("a1", "CN-GD", 2024, 100),        // 100 × 7.912 PFLOPS = 0.7912 EFlops FP16
+		super("s1", "广东", 2018, 2.746e18),         // El Capitan-sized Rpeak, FP64
 		general("g2", "110000", 2019, 0, 500),
 	)
 	if ack.Err != nil || ack.Created != 4 || ack.Revision == 0 {

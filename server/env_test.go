@@ -29,13 +29,15 @@ type env struct {
 	addr    string
 	dbPath  string
 	db      *store.DB
+	srv     *server.Server
 	grpc    *grpc.Server
 	admin   *client.Client
 	reader  *client.Client
 	vendorA *client.Client
 	vendorB *client.Client
 
-	maxBatch int
+	maxBatch    int
+	watchBuffer int
 }
 
 const testMaxBatch = 50
@@ -66,15 +68,19 @@ func (e *env) start(addr string) {
 	tokens.Add(readerToken, server.Identity{Name: "reader", Role: server.RoleReader})
 	tokens.Add(vendorAToken, server.Identity{Name: "vendor-a", Role: server.RoleVendor})
 	tokens.Add(vendorBToken, server.Identity{Name: "vendor-b", Role: server.RoleVendor})
-	srv := server.New(server.Config{
+	srv, err := server.New(server.Config{
 		Store: db, Tokens: tokens, MaxBatchRecords: e.maxBatch,
-		Now: func() time.Time { return time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC) },
+		Now:              func() time.Time { return time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC) },
+		ProgressInterval: 200 * time.Millisecond, WatchBuffer: e.watchBuffer,
 	})
+	if err != nil {
+		e.t.Fatalf("server: %v", err)
+	}
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
 		e.t.Fatalf("listen: %v", err)
 	}
-	e.addr, e.db, e.grpc = lis.Addr().String(), db, srv.GRPCServer()
+	e.addr, e.db, e.srv, e.grpc = lis.Addr().String(), db, srv, srv.GRPCServer()
 	go e.grpc.Serve(lis)
 	srv.SetServing(true)
 }
@@ -86,6 +92,7 @@ func (e *env) stop() {
 	if e.grpc == nil {
 		return
 	}
+	e.srv.Close()
 	e.grpc.Stop()
 	e.grpc = nil
 	if err := e.db.Close(); err != nil {

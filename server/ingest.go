@@ -13,12 +13,25 @@ import (
 )
 
 // IngestShipments answers each batch in order, after its commit is fsynced.
-// A rejected batch is answered with its status in the response and the stream
-// goes on; only transport failures end it. Batches of one stream are handled
-// one at a time, so acks can never overtake each other.
 func (s *Server) IngestShipments(stream pb.IngestService_IngestShipmentsServer) error {
-	ctx := stream.Context()
-	id, _ := IdentityFrom(ctx)
+	id, _ := IdentityFrom(stream.Context())
+	return serveBatches(stream, func(req *pb.IngestShipmentsRequest) *pb.IngestShipmentsResponse {
+		return s.ingestBatch(stream.Context(), id.Name, req)
+	})
+}
+
+// batchStream is the shape of both ingest streams.
+type batchStream[Req, Resp any] interface {
+	Recv() (Req, error)
+	Send(Resp) error
+}
+
+// serveBatches runs a batch stream: each request is answered, in order, once
+// handled (committed and fsynced, or rejected with its status inside the
+// response). A rejected batch does not end the stream; only the transport
+// does. Batches of one stream are handled one at a time, so acks can never
+// overtake each other.
+func serveBatches[Req, Resp any](stream batchStream[Req, Resp], handle func(Req) Resp) error {
 	for {
 		req, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
@@ -27,8 +40,7 @@ func (s *Server) IngestShipments(stream pb.IngestService_IngestShipmentsServer) 
 		if err != nil {
 			return err
 		}
-		resp := s.ingestBatch(ctx, id.Name, req)
-		if err := stream.Send(resp); err != nil {
+		if err := stream.Send(handle(req)); err != nil {
 			return err
 		}
 	}
@@ -56,11 +68,8 @@ func (s *Server) ingestBatch(ctx context.Context, vendor string, req *pb.IngestS
 // batchFromProto converts and checks a whole batch, collecting every
 // violation under records[i] so that a vendor can fix them all at once.
 func (s *Server) batchFromProto(in []*pb.ShipmentRecord) ([]estimator.Record, error) {
-	if len(in) == 0 {
-		return nil, invalid("empty batch", estimator.FieldViolation{Field: "records", Description: "a batch needs at least one record"})
-	}
-	if len(in) > s.maxBatch {
-		return nil, invalid("batch too large", estimator.FieldViolation{Field: "records", Description: fmt.Sprintf("%d records is over the limit of %d a batch", len(in), s.maxBatch)})
+	if err := s.checkBatchSize("records", len(in)); err != nil {
+		return nil, err
 	}
 	maxYear := s.maxYear()
 	recs := make([]estimator.Record, len(in))

@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -19,7 +20,6 @@ import (
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/grpc/status"
 
-	"github.com/computescale/computescale/estimator"
 	pb "github.com/computescale/computescale/proto/computescale/v1"
 	"github.com/computescale/computescale/store"
 )
@@ -35,10 +35,18 @@ type Config struct {
 	Store           *store.DB
 	Tokens          *Tokens
 	Logger          *slog.Logger
-	Factors         estimator.Factors // FP32-equivalent conversion; zero means DefaultFactors
-	MaxBatchRecords int               // records per ingest batch
-	MaxRecvMsgBytes int               // largest request message
-	Now             func() time.Time  // clock, for the "up to next year" rule
+	MaxBatchRecords int              // records per ingest batch
+	MaxRecvMsgBytes int              // largest request message
+	Now             func() time.Time // clock, for the "up to next year" rule
+	// WatchBuffer is how many responses a watcher may fall behind before it
+	// is cut off (default 256).
+	WatchBuffer int
+	// ProgressInterval is how often an idle watch with progress_notify hears
+	// the current revision (default 10 s).
+	ProgressInterval time.Duration
+	// WatchRetention is how many revisions of watch history to keep; older
+	// entries are compacted once a minute. 0 keeps everything.
+	WatchRetention uint64
 }
 
 // Server implements the computescale.v1 services.
@@ -46,32 +54,34 @@ type Server struct {
 	pb.UnimplementedChipServiceServer
 	pb.UnimplementedIngestServiceServer
 	pb.UnimplementedComputeServiceServer
+	pb.UnimplementedIndexServiceServer
+	pb.UnimplementedWatchServiceServer
+	pb.UnimplementedAdminServiceServer
 
 	store    *store.DB
 	tokens   *Tokens
 	log      *slog.Logger
-	factors  estimator.Factors
 	maxBatch int
 	maxRecv  int
 	now      func() time.Time
 	health   *health.Server
+
+	hub           *hub
+	progressEvery time.Duration
 }
 
-// New returns a Server for cfg.
-func New(cfg Config) *Server {
+// New returns a Server for cfg; Close stops what it starts.
+func New(cfg Config) (*Server, error) {
 	s := &Server{
-		store: cfg.Store, tokens: cfg.Tokens, log: cfg.Logger, factors: cfg.Factors,
+		store: cfg.Store, tokens: cfg.Tokens, log: cfg.Logger,
 		maxBatch: cfg.MaxBatchRecords, maxRecv: cfg.MaxRecvMsgBytes, now: cfg.Now,
-		health: health.NewServer(),
+		health: health.NewServer(), progressEvery: cfg.ProgressInterval,
 	}
 	if s.tokens == nil {
 		s.tokens = NewTokens()
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
-	}
-	if s.factors == (estimator.Factors{}) {
-		s.factors = estimator.DefaultFactors()
 	}
 	if s.maxBatch <= 0 {
 		s.maxBatch = DefaultMaxBatchRecords
@@ -82,10 +92,30 @@ func New(cfg Config) *Server {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if s.progressEvery <= 0 {
+		s.progressEvery = 10 * time.Second
+	}
+	if cfg.WatchBuffer <= 0 {
+		cfg.WatchBuffer = 256
+	}
+	h, err := newHub(s.store, s.log, cfg.WatchBuffer, cfg.WatchRetention)
+	if err != nil {
+		return nil, fmt.Errorf("start watch hub: %w", err)
+	}
+	s.hub = h
+	s.store.OnCommit(h.notify)
 	// NOT_SERVING until Serve says otherwise: probes must not route traffic
 	// to a server that is still starting.
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
-	return s
+	return s, nil
+}
+
+// Close ends every watch stream with Unavailable and stops the hub. Call it
+// before grpc's GracefulStop, which would otherwise wait for those streams.
+func (s *Server) Close() {
+	s.SetServing(false)
+	s.store.OnCommit(func() {})
+	s.hub.close()
 }
 
 // GRPCServer builds a *grpc.Server with every computescale service, health
@@ -122,6 +152,9 @@ func (s *Server) GRPCServer(extra ...grpc.ServerOption) *grpc.Server {
 	pb.RegisterChipServiceServer(g, s)
 	pb.RegisterIngestServiceServer(g, s)
 	pb.RegisterComputeServiceServer(g, s)
+	pb.RegisterIndexServiceServer(g, s)
+	pb.RegisterWatchServiceServer(g, s)
+	pb.RegisterAdminServiceServer(g, s)
 	healthpb.RegisterHealthServer(g, s.health)
 	reflection.Register(g)
 	return g
@@ -134,7 +167,8 @@ func (s *Server) SetServing(serving bool) {
 		st = healthpb.HealthCheckResponse_SERVING
 	}
 	s.health.SetServingStatus("", st)
-	for _, svc := range []string{pb.ChipService_ServiceDesc.ServiceName, pb.IngestService_ServiceDesc.ServiceName, pb.ComputeService_ServiceDesc.ServiceName} {
+	for _, svc := range []string{pb.ChipService_ServiceDesc.ServiceName, pb.IngestService_ServiceDesc.ServiceName, pb.ComputeService_ServiceDesc.ServiceName, pb.IndexService_ServiceDesc.ServiceName,
+		pb.WatchService_ServiceDesc.ServiceName, pb.AdminService_ServiceDesc.ServiceName} {
 		s.health.SetServingStatus(svc, st)
 	}
 }

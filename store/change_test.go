@@ -24,7 +24,8 @@ func TestChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	base := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC) // fakeClock's start
+	// fakeClock's start, plus the tick Open took to stamp the default methodology.
+	base := time.Date(2026, 3, 1, 0, 0, 1, 0, time.UTC)
 	want := []store.Change{
 		{Revision: 4, Time: base.Add(4 * time.Second), Kind: store.ChangeIngest, Actor: "acme", Cells: []estimator.Cell{
 			cell(beijing, estimator.SeriesBasic, q(2024, 1), 32_000, 1, 1),

@@ -18,6 +18,8 @@ type PutChipResult struct {
 	Rederived int    // records whose contributions were re-derived
 	Revision  uint64 // the new revision, or the current one if Unchanged
 	Unchanged bool   // the stored spec was identical; nothing was written
+	// ScoresChanged is how many stored score summaries re-derivation changed.
+	ScoresChanged int
 }
 
 // chipDoc is the stored JSON form of a catalog spec. Kinds and precisions are
@@ -72,7 +74,8 @@ func sameSpec(a, b estimator.ChipSpec) bool {
 
 // PutChip adds a catalog spec or replaces the one with the same id. Replacing
 // re-derives, in the same transaction and revision, every stored record that
-// refers to the chip, so that cells always agree with the current catalog. If
+// refers to the chip, so that cells always agree with the current catalog,
+// and recomputes the scores the moved cells count in. If
 // any such record can no longer be derived (say the new spec drops the
 // precision it needs), nothing is written and the error is
 // EFailedPrecondition naming the first such record. An invalid spec is
@@ -113,8 +116,7 @@ func (db *DB) PutChip(spec estimator.ChipSpec) (PutChipResult, error) {
 				return false, err
 			}
 		}
-		res.Revision, err = db.commitChange(tx, ChangeChip, spec.ID, cells)
-		return true, err
+		return true, db.commitCells(tx, ChangeChip, spec.ID, cells, &res.Revision, &res.ScoresChanged)
 	})
 	if err != nil {
 		return PutChipResult{}, err

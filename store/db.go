@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -22,8 +23,13 @@ type Options struct {
 	// watch catching up) from stalling writes. The file itself still grows
 	// only as data is written.
 	InitialMmapSize int
-	// Now is the clock stamped on change-log entries; nil means time.Now.
+	// Now is the clock stamped on change-log entries and methodology
+	// versions; nil means time.Now.
 	Now func() time.Time
+	// NoIndex skips recomputing scores in the commit path. It is for
+	// benchmarks only, to measure what the recompute costs: a store written
+	// with it keeps stale score summaries, which Verify reports.
+	NoIndex bool
 }
 
 const (
@@ -34,13 +40,21 @@ const (
 // DB is an open store. Its methods are safe for concurrent use: bbolt runs
 // one write transaction at a time and any number of reads beside it.
 type DB struct {
-	bolt *bbolt.DB
-	path string
-	now  func() time.Time
+	bolt    *bbolt.DB
+	path    string
+	now     func() time.Time
+	noIndex bool
+	// cur caches the current methodology with its weights, so that the
+	// commit path neither decodes JSON nor solves AHP matrices. It is loaded
+	// at Open and replaced after each PutMethodology commits.
+	cur atomic.Pointer[scoring]
+	// onCommit is called after each committed write (OnCommit).
+	onCommit atomic.Pointer[func()]
 }
 
-// Open opens or creates the store at path, creates every bucket, and refuses
-// a file written with another schema version.
+// Open opens or creates the store at path, creates every bucket, stores the
+// default methodology as version 1 of a new file, and refuses a file written
+// with another schema version.
 func Open(path string, opts Options) (*DB, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = defaultTimeout
@@ -68,11 +82,16 @@ func Open(path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	if err := initSchema(bdb, path); err != nil {
+	if err := initSchema(bdb, path, opts.Now); err != nil {
 		bdb.Close()
 		return nil, err
 	}
-	return &DB{bolt: bdb, path: path, now: opts.Now}, nil
+	db := &DB{bolt: bdb, path: path, now: opts.Now, noIndex: opts.NoIndex}
+	if err := db.loadCurrent(); err != nil {
+		bdb.Close()
+		return nil, err
+	}
+	return db, nil
 }
 
 // errNothingToCommit makes a write transaction roll back without error when
@@ -81,14 +100,14 @@ var errNothingToCommit = errors.New("store: nothing to commit")
 
 // initSchema creates the buckets of a new file and checks an existing file's
 // schema version. It commits only when it created something.
-func initSchema(bdb *bbolt.DB, path string) error {
+func initSchema(bdb *bbolt.DB, path string, now func() time.Time) error {
 	err := bdb.Update(func(tx *bbolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		if meta == nil {
 			if k, _ := tx.Cursor().First(); k != nil {
 				return fmt.Errorf("store: %s is not a computescale store (it has buckets but no %q)", path, bucketMeta)
 			}
-			return createSchema(tx)
+			return createSchema(tx, now())
 		}
 		v := meta.Get(keySchema)
 		if len(v) != 4 {
@@ -107,6 +126,12 @@ func initSchema(bdb *bbolt.DB, path string) error {
 				created = true
 			}
 		}
+		if meta.Get(keyMethodology) == nil {
+			if err := storeDefaultMethodology(tx, now()); err != nil {
+				return err
+			}
+			created = true
+		}
 		if !created {
 			return errNothingToCommit
 		}
@@ -118,7 +143,7 @@ func initSchema(bdb *bbolt.DB, path string) error {
 	return err
 }
 
-func createSchema(tx *bbolt.Tx) error {
+func createSchema(tx *bbolt.Tx, now time.Time) error {
 	for _, name := range allBuckets {
 		if _, err := tx.CreateBucket(name); err != nil {
 			return fmt.Errorf("store: create bucket %s: %w", name, err)
@@ -128,7 +153,10 @@ func createSchema(tx *bbolt.Tx) error {
 	if err := meta.Put(keySchema, binary.BigEndian.AppendUint32(nil, SchemaVersion)); err != nil {
 		return err
 	}
-	return meta.Put(keyRevision, revisionKey(0))
+	if err := meta.Put(keyRevision, revisionKey(0)); err != nil {
+		return err
+	}
+	return storeDefaultMethodology(tx, now)
 }
 
 // Close closes the file. Open transactions finish first.
@@ -173,6 +201,9 @@ func (db *DB) update(fn func(tx *bbolt.Tx) (changed bool, err error)) error {
 	})
 	if errors.Is(err, errNothingToCommit) {
 		return nil
+	}
+	if fn := db.onCommit.Load(); err == nil && fn != nil {
+		(*fn)()
 	}
 	return err
 }

@@ -4,11 +4,17 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"math"
 
 	"github.com/computescale/computescale/estimator"
 )
 
-// Layout of the bbolt file, schema version 1.
+// Layout of the bbolt file, schema version 2.
+//
+// Version 2 added observations, obsyears, methodologies and scores, the meta
+// key "methodology", and version 2 of the change value. The project was
+// unreleased when it did, so there is no migration: Open refuses a version 1
+// file like any other version, and such a file is rebuilt by re-ingesting.
 //
 // Integers are fixed-width and big-endian everywhere, so that bbolt's
 // byte-wise key order is numeric order and prefix scans select ranges.
@@ -17,17 +23,24 @@ import (
 //
 //	bucket              key                               value
 //	------------------  --------------------------------  -------------------------------
-//	meta                "schema"                          uint32 schema version (1)
+//	meta                "schema"                          uint32 schema version (2)
 //	meta                "revision"                        uint64 last committed revision
+//	meta                "methodology"                     uint64 current methodology version
 //	chips               chip id                           JSON chipDoc (chip.go)
 //	records/<vendor>    record id                         record value (below)
 //	chiprefs            chip id 0x00 vendor 0x00 rec id   empty
 //	cells               cell key (8 bytes)                amount (24 bytes)
 //	changes             revision uint64                   change value (below)
+//	observations        year uint16 | province uint32 |   observation value (below)
+//	                    indicator code bytes
+//	obsyears            year uint16                       uint32 index-leaf observations
+//	methodologies       version uint64                    JSON methodologyDoc (methodology_doc.go)
+//	scores              year uint16 | province uint32     score value (below)
 //
 // meta: "schema" is checked by Open; a file of another version is refused
 // rather than misread. "revision" starts at 0 and grows by one per committed
-// write; it is the key of that write's entry in changes.
+// write; it is the key of that write's entry in changes. "methodology" names
+// the methodologies entry that scores are computed with.
 //
 // chips: JSON, not the binary encoding, because the catalog is small and
 // rarely written, and JSON can be read with the bbolt tool and extended
@@ -73,12 +86,59 @@ import (
 //
 // changes: the value is
 //
-//	uint8 encoding version (1), int64 unix nanoseconds, uint8 kind,
-//	str actor (vendor or chip id), uint32 cell count, then per cell:
-//	8-byte cell key, 24-byte amount (the cell's new amount; zero = deleted)
+//	uint8 encoding version (2), int64 unix nanoseconds, uint8 kind,
+//	str actor (vendor, chip id or observations' actor; "" for methodology),
+//	uint64 methodology version made current (0 = none),
+//	uint32 cell count, then per cell:
+//	  8-byte cell key, 24-byte amount (the cell's new amount; zero = deleted)
+//	uint32 score count, then per score:
+//	  uint16 year, uint32 province, uint8 deleted (0 or 1),
+//	  summary (below) unless deleted
+//
+// Version 1 had neither the methodology version nor the scores. It is not
+// read: only a version 1 file could hold it, and Open refuses those.
+//
+// observations: the key puts the year first, so that one year's observations
+// (what scoring a year reads) are one prefix range. Indicator codes are the
+// estimator's, printable ASCII, and end the key, so they need no length. The
+// value is
+//
+//	uint8 encoding version (1), float64 value, str unit, str source, str actor
+//
+// The actor is provenance only: a resend by another actor with the same
+// value, unit and source changes nothing.
+//
+// obsyears: how many observations of index leaves (not gdp or
+// digital_economy_core) each year has, maintained in the transaction that
+// adds them (no write removes an observation, so counts only grow). A year
+// is an index year, one that has scores, when it has a key here. Every
+// commit that may move scores asks which years are index years; a few keys
+// answer that where a scan of observations, or a Seek per candidate year,
+// would cost more. Verify recounts them from the observations.
+//
+// methodologies: JSON for the reason chips are. Versions start at 1 (the
+// default methodology Open stores in a new file) and are never rewritten or
+// deleted, so that scores can be recomputed with any version on demand.
+//
+// scores: the current methodology's score of one province in one index
+// year, maintained in the transaction of every write that can move it, so a
+// watcher learns of score changes from the change log. A province/year
+// without any score (no dimension observed) has no key. The value is
+//
+//	uint8 encoding version (1), summary
+//
+//	summary = uint8 produced (0 or 1), float64 composite (NaN unless
+//	          produced), uint16 rank, uint8 tier, float64 coverage,
+//	          uint8 dimension count, then per dimension, in
+//	          estimator.Dimensions() order:
+//	            uint8 present (0 or 1), float64 score (NaN unless present),
+//	            uint16 rank
+//
+// The NaNs are math.NaN()'s bits, so equal summaries are equal bytes and a
+// recomputed score is compared with the stored one byte for byte.
 
 // SchemaVersion is the layout version this package reads and writes.
-const SchemaVersion uint32 = 1
+const SchemaVersion uint32 = 2
 
 // Bucket names and meta keys.
 var (
@@ -88,13 +148,19 @@ var (
 	bucketChipRefs = []byte("chiprefs")
 	bucketCells    = []byte("cells")
 	bucketChanges  = []byte("changes")
+	bucketObs      = []byte("observations")
+	bucketObsYears = []byte("obsyears")
+	bucketMethods  = []byte("methodologies")
+	bucketScores   = []byte("scores")
 
-	keySchema   = []byte("schema")
-	keyRevision = []byte("revision")
+	keySchema      = []byte("schema")
+	keyRevision    = []byte("revision")
+	keyMethodology = []byte("methodology")
 )
 
 // allBuckets lists the top-level buckets Open creates.
-var allBuckets = [][]byte{bucketMeta, bucketChips, bucketRecords, bucketChipRefs, bucketCells, bucketChanges}
+var allBuckets = [][]byte{bucketMeta, bucketChips, bucketRecords, bucketChipRefs, bucketCells, bucketChanges,
+	bucketObs, bucketObsYears, bucketMethods, bucketScores}
 
 // MaxVendorBytes bounds a vendor name, which is also a bucket name.
 const MaxVendorBytes = 64
@@ -194,3 +260,33 @@ func recordIDProblem(id string) string {
 	}
 	return ""
 }
+
+// yearProvinceLen is the size of a scores key and of the fixed part of an
+// observations key.
+const yearProvinceLen = 6
+
+// yearKey is the 2-byte prefix of one year's observations and scores.
+func yearKey(year int) []byte { return binary.BigEndian.AppendUint16(nil, uint16(year)) }
+
+// scoreKey is year uint16 | province uint32.
+func scoreKey(year int, province uint32) []byte {
+	return binary.BigEndian.AppendUint32(yearKey(year), province)
+}
+
+// obsKey is year uint16 | province uint32 | indicator code.
+func obsKey(year int, province uint32, indicator string) []byte {
+	return append(scoreKey(year, province), indicator...)
+}
+
+// splitYearProvince parses the fixed part of an observations or scores key
+// and returns what follows it (the indicator code, or nothing).
+func splitYearProvince(k []byte) (year int, province uint32, rest []byte, ok bool) {
+	if len(k) < yearProvinceLen {
+		return 0, 0, nil, false
+	}
+	return int(binary.BigEndian.Uint16(k[0:2])), binary.BigEndian.Uint32(k[2:6]), k[6:], true
+}
+
+// yearFits reports whether a year can be a 2-byte key; a validated
+// observation's year always does, so this only guards the keys.
+func yearFits(year int) bool { return year >= 0 && year <= math.MaxUint16 }

@@ -15,6 +15,8 @@ type RetractResult struct {
 	Revision  uint64   // the new revision, or the current one if nothing was retracted
 	Retracted int      // records removed
 	Missing   []string // ids that the vendor has no record for (allowMissing only)
+	// ScoresChanged is how many stored score summaries the retraction changed.
+	ScoresChanged int
 }
 
 // Retract removes some of a vendor's records and subtracts exactly the
@@ -54,8 +56,7 @@ func (db *DB) Retract(vendor string, ids []string, allowMissing bool) (RetractRe
 			return false, err
 		}
 		res.Retracted = len(found)
-		res.Revision, err = db.commitChange(tx, ChangeRetract, vendor, cells)
-		return true, err
+		return true, db.commitCells(tx, ChangeRetract, vendor, cells, &res.Revision, &res.ScoresChanged)
 	})
 	if err != nil {
 		return RetractResult{}, err

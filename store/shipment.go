@@ -17,6 +17,8 @@ type IngestResult struct {
 	Created   int    // records that did not exist
 	Replaced  int    // records that existed with other content (replace set)
 	Unchanged int    // records that existed with identical content
+	// ScoresChanged is how many stored score summaries the batch changed.
+	ScoresChanged int
 }
 
 // IngestShipments stores a vendor's batch of records and adds their
@@ -32,7 +34,8 @@ type IngestResult struct {
 //   - EResourceExhausted: a cell would overflow.
 //
 // An identical resend changes nothing and keeps the revision. Otherwise the
-// batch gets one new revision and one change-log entry.
+// batch gets one new revision and one change-log entry, and the scores of the
+// index years its cells count in are recomputed in the same transaction.
 func (db *DB) IngestShipments(vendor string, recs []estimator.Record, replace bool) (IngestResult, error) {
 	if err := checkVendor(vendor); err != nil {
 		return IngestResult{}, err
@@ -54,8 +57,7 @@ func (db *DB) IngestShipments(vendor string, recs []estimator.Record, replace bo
 		if err != nil {
 			return false, err
 		}
-		res.Revision, err = db.commitChange(tx, ChangeIngest, vendor, cells)
-		return true, err
+		return true, db.commitCells(tx, ChangeIngest, vendor, cells, &res.Revision, &res.ScoresChanged)
 	})
 	if err != nil {
 		return IngestResult{}, err

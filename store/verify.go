@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -14,17 +15,23 @@ import (
 // VerifyReport is what Verify found. A consistent store has no Mismatches
 // and no CheckErrors.
 type VerifyReport struct {
-	Records     int      // records read
-	Cells       int      // cells stored
-	Mismatches  []string // one line per inconsistency, naming its key
-	CheckErrors []string // bbolt's own page-level consistency check
+	Records      int      // records read
+	Cells        int      // cells stored
+	Observations int      // observations read
+	Scores       int      // score summaries stored
+	Mismatches   []string // one line per inconsistency, naming its key
+	CheckErrors  []string // bbolt's own page-level consistency check
 }
 
 // Verify rebuilds every cell twice, from the contributions the records stored
 // and from re-deriving each record against the current catalog, and compares
-// both exactly with the stored cells. It also checks the chip references, the
-// change log's last revision, and runs bbolt's page check. It reads every
-// record in one read transaction, which does not block writers.
+// both exactly with the stored cells. It also checks the chip references,
+// the per-year counts of observations, every stored score summary against a
+// recompute of every index year with the current methodology (reported as
+// "score year/province: ..."), the change log's last revision, and runs
+// bbolt's page check. The records, cells and scores are read in one read
+// transaction, which does not block writers; the page check runs under the
+// write lock.
 func (db *DB) Verify() (VerifyReport, error) {
 	var rep VerifyReport
 	err := db.bolt.View(func(tx *bbolt.Tx) error {
@@ -38,12 +45,32 @@ func (db *DB) Verify() (VerifyReport, error) {
 		if err := v.cells(); err != nil {
 			return err
 		}
+		years, err := v.observations()
+		if err != nil {
+			return err
+		}
+		if err := v.scores(years); err != nil {
+			return err
+		}
 		v.revision()
+		return nil
+	})
+	if err != nil {
+		return rep, err
+	}
+	// bbolt's page check reads the freelist, which is shared and not
+	// versioned: in a read transaction it can report pages that a concurrent
+	// writer freed as "reachable freed". It therefore runs under the write
+	// lock, in a transaction that is rolled back; writes wait for it.
+	err = db.bolt.Update(func(tx *bbolt.Tx) error {
 		for err := range tx.Check() {
 			rep.CheckErrors = append(rep.CheckErrors, err.Error())
 		}
-		return nil
+		return errNothingToCommit
 	})
+	if errors.Is(err, errNothingToCommit) {
+		err = nil
+	}
 	return rep, err
 }
 

@@ -26,6 +26,10 @@ type serveConfig struct {
 	logFormat     string
 	logLevel      string
 	shutdownGrace time.Duration
+
+	watchBuffer      int
+	progressInterval time.Duration
+	watchRetention   uint64
 }
 
 func (c *serveConfig) register(cmd *cobra.Command, defaultDB string) {
@@ -38,6 +42,9 @@ func (c *serveConfig) register(cmd *cobra.Command, defaultDB string) {
 	f.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.DurationVar(&c.shutdownGrace, "shutdown-grace", 10*time.Second, "how long a graceful stop may take before streams are cut")
+	f.IntVar(&c.watchBuffer, "watch-buffer", 256, "responses a watcher may fall behind before it is cut off")
+	f.DurationVar(&c.progressInterval, "watch-progress-interval", 10*time.Second, "how often idle watches with progress_notify hear the revision")
+	f.Uint64Var(&c.watchRetention, "watch-retention", 1_000_000, "revisions of watch history kept (0 = all)")
 }
 
 func (c *serveConfig) logger(w *os.File) (*slog.Logger, error) {
@@ -107,10 +114,16 @@ func startServer(cfg serveConfig, tokens *server.Tokens) (*serverMain, error) {
 		db.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.listen, err)
 	}
-	srv := server.New(server.Config{
+	srv, err := server.New(server.Config{
 		Store: db, Tokens: tokens, Logger: log,
 		MaxBatchRecords: cfg.maxBatch, MaxRecvMsgBytes: cfg.maxRecv,
+		WatchBuffer: cfg.watchBuffer, ProgressInterval: cfg.progressInterval, WatchRetention: cfg.watchRetention,
 	})
+	if err != nil {
+		lis.Close()
+		db.Close()
+		return nil, err
+	}
 	m := &serverMain{cfg: cfg, log: log, db: db, srv: srv, grpc: srv.GRPCServer(), lis: lis, done: make(chan error, 1)}
 	go func() { m.done <- m.grpc.Serve(lis) }()
 	srv.SetServing(true)
@@ -124,7 +137,7 @@ func (m *serverMain) Addr() string { return m.lis.Addr().String() }
 // acks go out, and after the grace period whatever is left is cut. The
 // database closes last, so no acknowledged write is ever interrupted.
 func (m *serverMain) Close() error {
-	m.srv.SetServing(false)
+	m.srv.Close() // NOT_SERVING, and watch streams end with Unavailable
 	stopped := make(chan struct{})
 	go func() { m.grpc.GracefulStop(); close(stopped) }()
 	select {

@@ -521,6 +521,270 @@ func (x *RetractShipmentsResponse) GetRevision() uint64 {
 	return 0
 }
 
+// Observation is one statistics indicator of one province in one year.
+// Observations are keyed by (province, year, indicator): there is one value
+// per key, whoever sent it; the caller and source are kept with it.
+type Observation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Province: GB/T 2260 code, ISO 3166-2 code, pinyin or Chinese name.
+	Province string `protobuf:"bytes,1,opt,name=province,proto3" json:"province,omitempty"`
+	// Year the value is for, 1990 up to next year.
+	Year int32 `protobuf:"varint,2,opt,name=year,proto3" json:"year,omitempty"`
+	// Indicator code: one of the eleven observed leaves of METHOD.md
+	// (industry.devices, industry.chips, industry.software,
+	// tech.patent_applications, tech.patent_grants, tech.rnd, env.bandwidth,
+	// env.it_spend, env.open_data, app.digital_economy, app.cases), or gdp or
+	// digital_economy_core for the relationship analysis.
+	Indicator string `protobuf:"bytes,3,opt,name=indicator,proto3" json:"indicator,omitempty"`
+	// The value, finite and not negative.
+	Value float64 `protobuf:"fixed64,4,opt,name=value,proto3" json:"value,omitempty"`
+	// The value's unit, which must be the indicator's (e.g. "10^4 units",
+	// "10^8 CNY", "Tbps", "count", "index"); GetMethodology lists them.
+	Unit string `protobuf:"bytes,5,opt,name=unit,proto3" json:"unit,omitempty"`
+	// Where the value comes from (statistical yearbook, bulletin), up to 512
+	// bytes.
+	Source        string `protobuf:"bytes,6,opt,name=source,proto3" json:"source,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Observation) Reset() {
+	*x = Observation{}
+	mi := &file_computescale_v1_ingest_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Observation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Observation) ProtoMessage() {}
+
+func (x *Observation) ProtoReflect() protoreflect.Message {
+	mi := &file_computescale_v1_ingest_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Observation.ProtoReflect.Descriptor instead.
+func (*Observation) Descriptor() ([]byte, []int) {
+	return file_computescale_v1_ingest_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Observation) GetProvince() string {
+	if x != nil {
+		return x.Province
+	}
+	return ""
+}
+
+func (x *Observation) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *Observation) GetIndicator() string {
+	if x != nil {
+		return x.Indicator
+	}
+	return ""
+}
+
+func (x *Observation) GetValue() float64 {
+	if x != nil {
+		return x.Value
+	}
+	return 0
+}
+
+func (x *Observation) GetUnit() string {
+	if x != nil {
+		return x.Unit
+	}
+	return ""
+}
+
+func (x *Observation) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+// PutObservationsRequest is one batch on the observations stream.
+type PutObservationsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Caller-chosen batch number, echoed in the response.
+	BatchId uint64 `protobuf:"varint,1,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
+	// The observations, at most the server's batch limit.
+	Observations []*Observation `protobuf:"bytes,2,rep,name=observations,proto3" json:"observations,omitempty"`
+	// Whether an observation whose key exists with another value or source
+	// replaces it; without it such a batch is rejected with ALREADY_EXISTS.
+	Replace       bool `protobuf:"varint,3,opt,name=replace,proto3" json:"replace,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutObservationsRequest) Reset() {
+	*x = PutObservationsRequest{}
+	mi := &file_computescale_v1_ingest_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutObservationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutObservationsRequest) ProtoMessage() {}
+
+func (x *PutObservationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_computescale_v1_ingest_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutObservationsRequest.ProtoReflect.Descriptor instead.
+func (*PutObservationsRequest) Descriptor() ([]byte, []int) {
+	return file_computescale_v1_ingest_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *PutObservationsRequest) GetBatchId() uint64 {
+	if x != nil {
+		return x.BatchId
+	}
+	return 0
+}
+
+func (x *PutObservationsRequest) GetObservations() []*Observation {
+	if x != nil {
+		return x.Observations
+	}
+	return nil
+}
+
+func (x *PutObservationsRequest) GetReplace() bool {
+	if x != nil {
+		return x.Replace
+	}
+	return false
+}
+
+// PutObservationsResponse answers one batch.
+type PutObservationsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The batch_id of the batch answered.
+	BatchId uint64 `protobuf:"varint,1,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
+	// Store revision the batch committed at (the current one if nothing changed).
+	Revision uint64 `protobuf:"varint,2,opt,name=revision,proto3" json:"revision,omitempty"`
+	// Observations stored for the first time.
+	Created int32 `protobuf:"varint,3,opt,name=created,proto3" json:"created,omitempty"`
+	// Observations that replaced a different stored value.
+	Replaced int32 `protobuf:"varint,4,opt,name=replaced,proto3" json:"replaced,omitempty"`
+	// Observations identical to the stored ones.
+	Unchanged int32 `protobuf:"varint,5,opt,name=unchanged,proto3" json:"unchanged,omitempty"`
+	// Set when the batch was rejected whole, as in IngestShipmentsResponse.
+	Error *status.Status `protobuf:"bytes,6,opt,name=error,proto3" json:"error,omitempty"`
+	// Index scores that changed because of this batch.
+	ScoresChanged int32 `protobuf:"varint,7,opt,name=scores_changed,json=scoresChanged,proto3" json:"scores_changed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutObservationsResponse) Reset() {
+	*x = PutObservationsResponse{}
+	mi := &file_computescale_v1_ingest_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutObservationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutObservationsResponse) ProtoMessage() {}
+
+func (x *PutObservationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_computescale_v1_ingest_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutObservationsResponse.ProtoReflect.Descriptor instead.
+func (*PutObservationsResponse) Descriptor() ([]byte, []int) {
+	return file_computescale_v1_ingest_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *PutObservationsResponse) GetBatchId() uint64 {
+	if x != nil {
+		return x.BatchId
+	}
+	return 0
+}
+
+func (x *PutObservationsResponse) GetRevision() uint64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *PutObservationsResponse) GetCreated() int32 {
+	if x != nil {
+		return x.Created
+	}
+	return 0
+}
+
+func (x *PutObservationsResponse) GetReplaced() int32 {
+	if x != nil {
+		return x.Replaced
+	}
+	return 0
+}
+
+func (x *PutObservationsResponse) GetUnchanged() int32 {
+	if x != nil {
+		return x.Unchanged
+	}
+	return 0
+}
+
+func (x *PutObservationsResponse) GetError() *status.Status {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *PutObservationsResponse) GetScoresChanged() int32 {
+	if x != nil {
+		return x.ScoresChanged
+	}
+	return 0
+}
+
 var File_computescale_v1_ingest_proto protoreflect.FileDescriptor
 
 const file_computescale_v1_ingest_proto_rawDesc = "" +
@@ -562,10 +826,30 @@ const file_computescale_v1_ingest_proto_rawDesc = "" +
 	"\x18RetractShipmentsResponse\x12\x1c\n" +
 	"\tretracted\x18\x01 \x01(\x05R\tretracted\x12,\n" +
 	"\x12missing_record_ids\x18\x02 \x03(\tR\x10missingRecordIds\x12\x1a\n" +
-	"\brevision\x18\x03 \x01(\x04R\brevision2\xe2\x01\n" +
+	"\brevision\x18\x03 \x01(\x04R\brevision\"\x9d\x01\n" +
+	"\vObservation\x12\x1a\n" +
+	"\bprovince\x18\x01 \x01(\tR\bprovince\x12\x12\n" +
+	"\x04year\x18\x02 \x01(\x05R\x04year\x12\x1c\n" +
+	"\tindicator\x18\x03 \x01(\tR\tindicator\x12\x14\n" +
+	"\x05value\x18\x04 \x01(\x01R\x05value\x12\x12\n" +
+	"\x04unit\x18\x05 \x01(\tR\x04unit\x12\x16\n" +
+	"\x06source\x18\x06 \x01(\tR\x06source\"\x8f\x01\n" +
+	"\x16PutObservationsRequest\x12\x19\n" +
+	"\bbatch_id\x18\x01 \x01(\x04R\abatchId\x12@\n" +
+	"\fobservations\x18\x02 \x03(\v2\x1c.computescale.v1.ObservationR\fobservations\x12\x18\n" +
+	"\areplace\x18\x03 \x01(\bR\areplace\"\xf5\x01\n" +
+	"\x17PutObservationsResponse\x12\x19\n" +
+	"\bbatch_id\x18\x01 \x01(\x04R\abatchId\x12\x1a\n" +
+	"\brevision\x18\x02 \x01(\x04R\brevision\x12\x18\n" +
+	"\acreated\x18\x03 \x01(\x05R\acreated\x12\x1a\n" +
+	"\breplaced\x18\x04 \x01(\x05R\breplaced\x12\x1c\n" +
+	"\tunchanged\x18\x05 \x01(\x05R\tunchanged\x12(\n" +
+	"\x05error\x18\x06 \x01(\v2\x12.google.rpc.StatusR\x05error\x12%\n" +
+	"\x0escores_changed\x18\a \x01(\x05R\rscoresChanged2\xcc\x02\n" +
 	"\rIngestService\x12h\n" +
 	"\x0fIngestShipments\x12'.computescale.v1.IngestShipmentsRequest\x1a(.computescale.v1.IngestShipmentsResponse(\x010\x01\x12g\n" +
-	"\x10RetractShipments\x12(.computescale.v1.RetractShipmentsRequest\x1a).computescale.v1.RetractShipmentsResponseBKZIgithub.com/computescale/computescale/proto/computescale/v1;computescalev1b\x06proto3"
+	"\x10RetractShipments\x12(.computescale.v1.RetractShipmentsRequest\x1a).computescale.v1.RetractShipmentsResponse\x12h\n" +
+	"\x0fPutObservations\x12'.computescale.v1.PutObservationsRequest\x1a(.computescale.v1.PutObservationsResponse(\x010\x01BKZIgithub.com/computescale/computescale/proto/computescale/v1;computescalev1b\x06proto3"
 
 var (
 	file_computescale_v1_ingest_proto_rawDescOnce sync.Once
@@ -579,7 +863,7 @@ func file_computescale_v1_ingest_proto_rawDescGZIP() []byte {
 	return file_computescale_v1_ingest_proto_rawDescData
 }
 
-var file_computescale_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_computescale_v1_ingest_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_computescale_v1_ingest_proto_goTypes = []any{
 	(*ShipmentRecord)(nil),           // 0: computescale.v1.ShipmentRecord
 	(*Component)(nil),                // 1: computescale.v1.Component
@@ -587,28 +871,35 @@ var file_computescale_v1_ingest_proto_goTypes = []any{
 	(*IngestShipmentsResponse)(nil),  // 3: computescale.v1.IngestShipmentsResponse
 	(*RetractShipmentsRequest)(nil),  // 4: computescale.v1.RetractShipmentsRequest
 	(*RetractShipmentsResponse)(nil), // 5: computescale.v1.RetractShipmentsResponse
-	(*Period)(nil),                   // 6: computescale.v1.Period
-	(ServerClass)(0),                 // 7: computescale.v1.ServerClass
-	(*ChipSpec)(nil),                 // 8: computescale.v1.ChipSpec
-	(*status.Status)(nil),            // 9: google.rpc.Status
+	(*Observation)(nil),              // 6: computescale.v1.Observation
+	(*PutObservationsRequest)(nil),   // 7: computescale.v1.PutObservationsRequest
+	(*PutObservationsResponse)(nil),  // 8: computescale.v1.PutObservationsResponse
+	(*Period)(nil),                   // 9: computescale.v1.Period
+	(ServerClass)(0),                 // 10: computescale.v1.ServerClass
+	(*ChipSpec)(nil),                 // 11: computescale.v1.ChipSpec
+	(*status.Status)(nil),            // 12: google.rpc.Status
 }
 var file_computescale_v1_ingest_proto_depIdxs = []int32{
-	6, // 0: computescale.v1.ShipmentRecord.period:type_name -> computescale.v1.Period
-	7, // 1: computescale.v1.ShipmentRecord.server_class:type_name -> computescale.v1.ServerClass
-	1, // 2: computescale.v1.ShipmentRecord.components:type_name -> computescale.v1.Component
-	6, // 3: computescale.v1.ShipmentRecord.decommissioned:type_name -> computescale.v1.Period
-	8, // 4: computescale.v1.Component.inline_spec:type_name -> computescale.v1.ChipSpec
-	0, // 5: computescale.v1.IngestShipmentsRequest.records:type_name -> computescale.v1.ShipmentRecord
-	9, // 6: computescale.v1.IngestShipmentsResponse.error:type_name -> google.rpc.Status
-	2, // 7: computescale.v1.IngestService.IngestShipments:input_type -> computescale.v1.IngestShipmentsRequest
-	4, // 8: computescale.v1.IngestService.RetractShipments:input_type -> computescale.v1.RetractShipmentsRequest
-	3, // 9: computescale.v1.IngestService.IngestShipments:output_type -> computescale.v1.IngestShipmentsResponse
-	5, // 10: computescale.v1.IngestService.RetractShipments:output_type -> computescale.v1.RetractShipmentsResponse
-	9, // [9:11] is the sub-list for method output_type
-	7, // [7:9] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	9,  // 0: computescale.v1.ShipmentRecord.period:type_name -> computescale.v1.Period
+	10, // 1: computescale.v1.ShipmentRecord.server_class:type_name -> computescale.v1.ServerClass
+	1,  // 2: computescale.v1.ShipmentRecord.components:type_name -> computescale.v1.Component
+	9,  // 3: computescale.v1.ShipmentRecord.decommissioned:type_name -> computescale.v1.Period
+	11, // 4: computescale.v1.Component.inline_spec:type_name -> computescale.v1.ChipSpec
+	0,  // 5: computescale.v1.IngestShipmentsRequest.records:type_name -> computescale.v1.ShipmentRecord
+	12, // 6: computescale.v1.IngestShipmentsResponse.error:type_name -> google.rpc.Status
+	6,  // 7: computescale.v1.PutObservationsRequest.observations:type_name -> computescale.v1.Observation
+	12, // 8: computescale.v1.PutObservationsResponse.error:type_name -> google.rpc.Status
+	2,  // 9: computescale.v1.IngestService.IngestShipments:input_type -> computescale.v1.IngestShipmentsRequest
+	4,  // 10: computescale.v1.IngestService.RetractShipments:input_type -> computescale.v1.RetractShipmentsRequest
+	7,  // 11: computescale.v1.IngestService.PutObservations:input_type -> computescale.v1.PutObservationsRequest
+	3,  // 12: computescale.v1.IngestService.IngestShipments:output_type -> computescale.v1.IngestShipmentsResponse
+	5,  // 13: computescale.v1.IngestService.RetractShipments:output_type -> computescale.v1.RetractShipmentsResponse
+	8,  // 14: computescale.v1.IngestService.PutObservations:output_type -> computescale.v1.PutObservationsResponse
+	12, // [12:15] is the sub-list for method output_type
+	9,  // [9:12] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_computescale_v1_ingest_proto_init() }
@@ -628,7 +919,7 @@ func file_computescale_v1_ingest_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_computescale_v1_ingest_proto_rawDesc), len(file_computescale_v1_ingest_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

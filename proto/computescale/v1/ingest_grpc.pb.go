@@ -21,6 +21,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	IngestService_IngestShipments_FullMethodName  = "/computescale.v1.IngestService/IngestShipments"
 	IngestService_RetractShipments_FullMethodName = "/computescale.v1.IngestService/RetractShipments"
+	IngestService_PutObservations_FullMethodName  = "/computescale.v1.IngestService/PutObservations"
 )
 
 // IngestServiceClient is the client API for IngestService service.
@@ -36,6 +37,10 @@ type IngestServiceClient interface {
 	IngestShipments(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[IngestShipmentsRequest, IngestShipmentsResponse], error)
 	// RetractShipments removes the caller's own records by id, atomically.
 	RetractShipments(ctx context.Context, in *RetractShipmentsRequest, opts ...grpc.CallOption) (*RetractShipmentsResponse, error)
+	// PutObservations takes batches of statistics observations with the same
+	// batching, acknowledgement, idempotency and validation rules as
+	// IngestShipments.
+	PutObservations(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[PutObservationsRequest, PutObservationsResponse], error)
 }
 
 type ingestServiceClient struct {
@@ -69,6 +74,19 @@ func (c *ingestServiceClient) RetractShipments(ctx context.Context, in *RetractS
 	return out, nil
 }
 
+func (c *ingestServiceClient) PutObservations(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[PutObservationsRequest, PutObservationsResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &IngestService_ServiceDesc.Streams[1], IngestService_PutObservations_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[PutObservationsRequest, PutObservationsResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type IngestService_PutObservationsClient = grpc.BidiStreamingClient[PutObservationsRequest, PutObservationsResponse]
+
 // IngestServiceServer is the server API for IngestService service.
 // All implementations must embed UnimplementedIngestServiceServer
 // for forward compatibility.
@@ -82,6 +100,10 @@ type IngestServiceServer interface {
 	IngestShipments(grpc.BidiStreamingServer[IngestShipmentsRequest, IngestShipmentsResponse]) error
 	// RetractShipments removes the caller's own records by id, atomically.
 	RetractShipments(context.Context, *RetractShipmentsRequest) (*RetractShipmentsResponse, error)
+	// PutObservations takes batches of statistics observations with the same
+	// batching, acknowledgement, idempotency and validation rules as
+	// IngestShipments.
+	PutObservations(grpc.BidiStreamingServer[PutObservationsRequest, PutObservationsResponse]) error
 	mustEmbedUnimplementedIngestServiceServer()
 }
 
@@ -97,6 +119,9 @@ func (UnimplementedIngestServiceServer) IngestShipments(grpc.BidiStreamingServer
 }
 func (UnimplementedIngestServiceServer) RetractShipments(context.Context, *RetractShipmentsRequest) (*RetractShipmentsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RetractShipments not implemented")
+}
+func (UnimplementedIngestServiceServer) PutObservations(grpc.BidiStreamingServer[PutObservationsRequest, PutObservationsResponse]) error {
+	return status.Error(codes.Unimplemented, "method PutObservations not implemented")
 }
 func (UnimplementedIngestServiceServer) mustEmbedUnimplementedIngestServiceServer() {}
 func (UnimplementedIngestServiceServer) testEmbeddedByValue()                       {}
@@ -144,6 +169,13 @@ func _IngestService_RetractShipments_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IngestService_PutObservations_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(IngestServiceServer).PutObservations(&grpc.GenericServerStream[PutObservationsRequest, PutObservationsResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type IngestService_PutObservationsServer = grpc.BidiStreamingServer[PutObservationsRequest, PutObservationsResponse]
+
 // IngestService_ServiceDesc is the grpc.ServiceDesc for IngestService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -160,6 +192,12 @@ var IngestService_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "IngestShipments",
 			Handler:       _IngestService_IngestShipments_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+		{
+			StreamName:    "PutObservations",
+			Handler:       _IngestService_PutObservations_Handler,
 			ServerStreams: true,
 			ClientStreams: true,
 		},

@@ -1,0 +1,130 @@
+package server
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/computescale/computescale/estimator"
+	pb "github.com/computescale/computescale/proto/computescale/v1"
+	"github.com/computescale/computescale/proto/protoconv"
+	"github.com/computescale/computescale/store"
+)
+
+// eventsOf turns one change-log entry into watch events, once, whoever
+// watches: cells first (in key order), then scores, then the methodology.
+func eventsOf(c store.Change) []*pb.Event {
+	stamp := func(kind pb.EventKind) *pb.Event {
+		return &pb.Event{Revision: c.Revision, Kind: kind, CommitTimeUnixNanos: c.Time.UnixNano()}
+	}
+	var out []*pb.Event
+	for _, cell := range c.Cells {
+		prov, _ := estimator.ProvinceByCode(cell.Province)
+		e := stamp(pb.EventKind_EVENT_KIND_COMPUTE)
+		e.Change = &pb.Event_Compute{Compute: &pb.ComputeCellChange{
+			Province: protoconv.ProvinceToProto(prov), Series: pb.ComputeSeries(cell.Series),
+			Period: protoconv.PeriodToProto(cell.Period), Eflops: float64(cell.MFLOPS) / 1e12,
+			Mflops: cell.MFLOPS, Units: cell.Units, Records: cell.Records,
+		}}
+		out = append(out, e)
+	}
+	for _, sc := range c.Scores {
+		prov, _ := estimator.ProvinceByCode(sc.Province)
+		ch := &pb.IndexScoreChange{Province: protoconv.ProvinceToProto(prov), Year: int32(sc.Year)}
+		if !sc.Deleted {
+			s := sc.Summary
+			ch.Produced, ch.Coverage, ch.Rank, ch.Tier = s.Produced, s.Coverage, int32(s.Rank), int32(s.Tier)
+			if s.Produced {
+				ch.Composite = s.Composite
+			}
+			for i, d := range s.Dimensions {
+				dc := &pb.DimensionScoreChange{Dimension: estimator.Dimensions()[i], Present: d.Present, Rank: int32(d.Rank)}
+				if d.Present && !math.IsNaN(d.Score) {
+					dc.Score = d.Score
+				}
+				ch.Dimensions = append(ch.Dimensions, dc)
+			}
+		}
+		e := stamp(pb.EventKind_EVENT_KIND_INDEX_SCORE)
+		e.Change = &pb.Event_IndexScore{IndexScore: ch}
+		out = append(out, e)
+	}
+	if c.Methodology != 0 {
+		e := stamp(pb.EventKind_EVENT_KIND_METHODOLOGY)
+		e.Change = &pb.Event_MethodologyVersion{MethodologyVersion: c.Methodology}
+		out = append(out, e)
+	}
+	return out
+}
+
+// filter is a watcher's selection; empty sets pass everything.
+type filter struct {
+	kinds     []pb.EventKind
+	provinces []string // GB/T codes
+	years     []int32
+}
+
+func newFilter(req *pb.WatchRequest) (filter, error) {
+	f := filter{years: req.GetYears()}
+	var vs []estimator.FieldViolation
+	for i, k := range req.GetKinds() {
+		if _, ok := pb.EventKind_name[int32(k)]; !ok || k == pb.EventKind_EVENT_KIND_UNSPECIFIED {
+			vs = append(vs, estimator.FieldViolation{Field: fieldIndex("kinds", i), Description: "unknown event kind"})
+		}
+		f.kinds = append(f.kinds, k)
+	}
+	for i, p := range req.GetProvinces() {
+		prov, ok := estimator.LookupProvince(p)
+		if !ok {
+			vs = append(vs, estimator.FieldViolation{Field: fieldIndex("provinces", i), Description: "unknown province " + p})
+		}
+		f.provinces = append(f.provinces, protoconv.ProvinceToProto(prov).GetCode())
+	}
+	return f, estimator.Invalid("invalid watch filter", vs)
+}
+
+func (f filter) pass(e *pb.Event) bool {
+	if len(f.kinds) > 0 && !slices.Contains(f.kinds, e.GetKind()) {
+		return false
+	}
+	if e.GetKind() == pb.EventKind_EVENT_KIND_METHODOLOGY {
+		return true
+	}
+	var prov string
+	var year int32
+	switch c := e.GetChange().(type) {
+	case *pb.Event_Compute:
+		prov, year = c.Compute.GetProvince().GetCode(), c.Compute.GetPeriod().GetYear()
+	case *pb.Event_IndexScore:
+		prov, year = c.IndexScore.GetProvince().GetCode(), c.IndexScore.GetYear()
+	}
+	return (len(f.provinces) == 0 || slices.Contains(f.provinces, prov)) &&
+		(len(f.years) == 0 || slices.Contains(f.years, year))
+}
+
+// maxEventsPerResponse keeps a response well under gRPC's default 4 MiB
+// receive limit (an event is a few hundred bytes at most); a revision with
+// more events is sent as fragments.
+const maxEventsPerResponse = 2000
+
+// responses packs one revision's passing events into responses: none if no
+// event passes, fragments if too many.
+func (f filter) responses(rev uint64, events []*pb.Event) []*pb.WatchResponse {
+	var passing []*pb.Event
+	for _, e := range events {
+		if f.pass(e) {
+			passing = append(passing, e)
+		}
+	}
+	var out []*pb.WatchResponse
+	for len(passing) > 0 {
+		n := min(len(passing), maxEventsPerResponse)
+		out = append(out, &pb.WatchResponse{Events: passing[:n], Revision: rev, Fragment: n < len(passing)})
+		passing = passing[n:]
+	}
+	return out
+}
+
+func fieldIndex(field string, i int) string {
+	return fmt.Sprintf("%s[%d]", field, i)
+}

@@ -1,0 +1,203 @@
+package server
+
+import (
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	pb "github.com/computescale/computescale/proto/computescale/v1"
+	"github.com/computescale/computescale/store"
+)
+
+// hub publishes committed revisions to live watchers. It never sits on the
+// commit path: a commit only wakes it (a non-blocking send), and it reads the
+// new entries from the change log itself, in revision order, converting each
+// once. Every watcher has a bounded buffer; one that is full is cut off
+// rather than waited for, so a stalled subscriber can neither slow ingest
+// nor other subscribers, and memory stays bounded.
+//
+// Replay is the watcher's own work (watch.go): it reads the log up to the
+// hub's published revision without holding the hub's lock, and joins the live
+// set under the lock only once nothing is left between its position and the
+// hub's. A revision is therefore delivered either by replay or live, never
+// both and never neither.
+type hub struct {
+	store   *store.DB
+	log     *slog.Logger
+	bufSize int
+	retain  uint64 // revisions of history to keep; 0 = all
+
+	wake chan struct{}
+	done chan struct{}
+	wg   sync.WaitGroup
+
+	mu     sync.Mutex
+	last   uint64 // highest revision published to live watchers
+	subs   map[*watcher]struct{}
+	closed bool
+}
+
+// watcher is one live subscription.
+type watcher struct {
+	filter   filter
+	ch       chan *pb.WatchResponse
+	cut      chan struct{} // closed when the hub dropped it for being slow
+	stop     chan struct{} // closed when the hub shuts down
+	lastSent atomic.Uint64 // highest complete revision sent on the stream
+}
+
+func newHub(db *store.DB, log *slog.Logger, bufSize int, retain uint64) (*hub, error) {
+	rev, err := db.Revision()
+	if err != nil {
+		return nil, err
+	}
+	h := &hub{store: db, log: log, bufSize: bufSize, retain: retain, wake: make(chan struct{}, 1), done: make(chan struct{}),
+		last: rev, subs: map[*watcher]struct{}{}}
+	h.wg.Add(1)
+	go h.run()
+	return h, nil
+}
+
+// notify wakes the hub after a commit; it never blocks.
+func (h *hub) notify() {
+	select {
+	case h.wake <- struct{}{}:
+	default:
+	}
+}
+
+// pollInterval is a safety net: the hub also looks at the log this often, so
+// that a commit whose wake-up was somehow missed is still published.
+const pollInterval = time.Second
+
+func (h *hub) run() {
+	defer h.wg.Done()
+	t := time.NewTicker(pollInterval)
+	defer t.Stop()
+	lastCompact := time.Now()
+	for {
+		select {
+		case <-h.done:
+			return
+		case <-h.wake:
+		case <-t.C:
+		}
+		h.drain()
+		if h.retain > 0 && time.Since(lastCompact) >= compactEvery {
+			lastCompact = time.Now()
+			h.compact()
+		}
+	}
+}
+
+// compactEvery is how often retention is applied.
+const compactEvery = time.Minute
+
+// compact applies the retention: history older than retain revisions goes.
+func (h *hub) compact() {
+	h.mu.Lock()
+	last := h.last
+	h.mu.Unlock()
+	if last <= h.retain {
+		return
+	}
+	if res, err := h.store.Compact(last - h.retain); err != nil {
+		h.log.Error("watch retention: compact", slog.Any("error", err))
+	} else if res.Dropped > 0 {
+		h.log.Info("watch retention: compacted", slog.Int("dropped", res.Dropped), slog.Uint64("oldest_revision", res.Oldest))
+	}
+}
+
+// drain publishes every revision after h.last that the log holds.
+func (h *hub) drain() {
+	for {
+		h.mu.Lock()
+		from := h.last + 1
+		h.mu.Unlock()
+		changes, err := h.store.Changes(from, 256)
+		if err != nil {
+			h.log.Error("watch hub: read change log", slog.Any("error", err))
+			return
+		}
+		if len(changes) == 0 {
+			return
+		}
+		for _, c := range changes {
+			h.publish(c.Revision, eventsOf(c))
+		}
+	}
+}
+
+func (h *hub) publish(rev uint64, events []*pb.Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.last = rev
+	for w := range h.subs {
+		for _, r := range w.filter.responses(rev, events) {
+			select {
+			case w.ch <- r:
+				continue
+			default:
+			}
+			close(w.cut)
+			delete(h.subs, w)
+			break
+		}
+	}
+}
+
+// join adds w to the live set if nothing lies between next and the hub's
+// position, and reports the hub's position either way.
+func (h *hub) join(w *watcher, next uint64) (joined bool, last uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		close(w.stop)
+		return true, h.last
+	}
+	if next > h.last {
+		h.subs[w] = struct{}{}
+		return true, h.last
+	}
+	return false, h.last
+}
+
+func (h *hub) leave(w *watcher) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.subs, w)
+}
+
+// caughtUp reports the hub's position and whether w holds nothing unsent.
+func (h *hub) caughtUp(w *watcher) (uint64, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.last, len(w.ch) == 0
+}
+
+func (h *hub) newWatcher(f filter) *watcher {
+	return &watcher{filter: f, ch: make(chan *pb.WatchResponse, h.bufSize), cut: make(chan struct{}), stop: make(chan struct{})}
+}
+
+// subscribers is how many watchers are live.
+func (h *hub) subscribers() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs)
+}
+
+// close ends every live stream (with Unavailable) and stops the hub.
+func (h *hub) close() {
+	h.mu.Lock()
+	if !h.closed {
+		h.closed = true
+		for w := range h.subs {
+			close(w.stop)
+		}
+		h.subs = map[*watcher]struct{}{}
+		close(h.done)
+	}
+	h.mu.Unlock()
+	h.wg.Wait()
+}

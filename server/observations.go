@@ -1,0 +1,71 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/computescale/computescale/estimator"
+	pb "github.com/computescale/computescale/proto/computescale/v1"
+	"github.com/computescale/computescale/proto/protoconv"
+)
+
+// PutObservations takes statistics batches with the shipments' rules.
+func (s *Server) PutObservations(stream pb.IngestService_PutObservationsServer) error {
+	id, _ := IdentityFrom(stream.Context())
+	return serveBatches(stream, func(req *pb.PutObservationsRequest) *pb.PutObservationsResponse {
+		return s.observationBatch(stream.Context(), id.Name, req)
+	})
+}
+
+func (s *Server) observationBatch(ctx context.Context, actor string, req *pb.PutObservationsRequest) *pb.PutObservationsResponse {
+	resp := &pb.PutObservationsResponse{BatchId: req.GetBatchId()}
+	obs, err := s.observationsFromProto(req.GetObservations())
+	if err == nil {
+		res, perr := s.store.PutObservations(actor, obs, req.GetReplace())
+		resp.Revision, resp.Created, resp.Replaced, resp.Unchanged = res.Revision, int32(res.Created), int32(res.Replaced), int32(res.Unchanged)
+		resp.ScoresChanged, err = int32(res.ScoresChanged), perr
+	}
+	if err != nil {
+		resp.Error = s.toProtoStatus(ctx, err)
+		resp.Revision, _ = s.store.Revision()
+		s.log.InfoContext(ctx, "batch rejected", slog.String("caller", actor), slog.Uint64("batch_id", req.GetBatchId()),
+			slog.Int("observations", len(req.GetObservations())), slog.String("reason", resp.Error.GetMessage()))
+	}
+	return resp
+}
+
+func (s *Server) observationsFromProto(in []*pb.Observation) ([]estimator.Observation, error) {
+	if err := s.checkBatchSize("observations", len(in)); err != nil {
+		return nil, err
+	}
+	maxYear := s.maxYear()
+	out := make([]estimator.Observation, len(in))
+	var vs []estimator.FieldViolation
+	for i, o := range in {
+		obs := protoconv.ObservationFromProto(o)
+		prefix := fmt.Sprintf("observations[%d].", i)
+		for _, v := range obs.Validate(maxYear) {
+			if v.Field == "province" {
+				v.Description = fmt.Sprintf("unknown province %q", o.GetProvince())
+			}
+			vs = append(vs, estimator.FieldViolation{Field: prefix + v.Field, Description: v.Description})
+		}
+		out[i] = obs
+	}
+	if err := estimator.Invalid("batch rejected: invalid observations", vs); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// checkBatchSize refuses empty and oversized batches, naming the list field.
+func (s *Server) checkBatchSize(field string, n int) error {
+	switch {
+	case n == 0:
+		return invalid("empty batch", estimator.FieldViolation{Field: field, Description: "a batch needs at least one entry"})
+	case n > s.maxBatch:
+		return invalid("batch too large", estimator.FieldViolation{Field: field, Description: fmt.Sprintf("%d entries is over the limit of %d a batch", n, s.maxBatch)})
+	}
+	return nil
+}

@@ -1,0 +1,163 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	pb "github.com/computescale/computescale/proto/computescale/v1"
+)
+
+// Watch replays the change log from start_revision, then follows the hub.
+func (s *Server) Watch(req *pb.WatchRequest, stream pb.WatchService_WatchServer) error {
+	ctx := stream.Context()
+	f, err := newFilter(req)
+	if err != nil {
+		return s.toError(ctx, err)
+	}
+	w := s.hub.newWatcher(f)
+	defer s.hub.leave(w)
+	if next := req.GetStartRevision(); next == 0 {
+		s.hub.join(w, math.MaxUint64) // from now on: live at once
+	} else if err := s.replay(ctx, stream, w, next); err != nil {
+		return err
+	}
+	return s.follow(ctx, stream, w)
+}
+
+// replay sends the log from next until the watcher can join the live set.
+func (s *Server) replay(ctx context.Context, stream pb.WatchService_WatchServer, w *watcher, next uint64) error {
+	for {
+		joined, last := s.hub.join(w, next)
+		if joined {
+			return nil
+		}
+		oldest, err := s.store.OldestRevision()
+		if err != nil {
+			return s.toError(ctx, err)
+		}
+		if next < oldest {
+			return compacted(oldest)
+		}
+		changes, err := s.store.Changes(next, 256)
+		if err != nil {
+			return s.toError(ctx, err)
+		}
+		// Compaction may run between the check and the read: a first entry
+		// other than next means history was dropped under us.
+		if len(changes) == 0 || changes[0].Revision != next {
+			oldest, _ := s.store.OldestRevision()
+			return compacted(oldest)
+		}
+		var batch *pb.WatchResponse
+		flush := func() error {
+			if batch == nil {
+				return nil
+			}
+			err := s.send(stream, w, batch)
+			batch = nil
+			return err
+		}
+		for _, c := range changes {
+			if c.Revision > last {
+				break // the hub has not published it yet: leave it to live
+			}
+			resps := w.filter.responses(c.Revision, eventsOf(c))
+			if len(resps) == 1 && (batch == nil || len(batch.Events)+len(resps[0].Events) <= maxEventsPerResponse) {
+				if batch == nil {
+					batch = &pb.WatchResponse{}
+				}
+				batch.Events, batch.Revision = append(batch.Events, resps[0].Events...), c.Revision
+			} else {
+				if err := flush(); err != nil {
+					return err
+				}
+				for _, r := range resps {
+					if err := s.send(stream, w, r); err != nil {
+						return err
+					}
+				}
+			}
+			next = c.Revision + 1
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+	}
+}
+
+// follow sends live responses until the client leaves, the hub cuts the
+// watcher off, or the server stops.
+func (s *Server) follow(ctx context.Context, stream pb.WatchService_WatchServer, w *watcher) error {
+	var tick <-chan time.Time
+	if s.progressEvery > 0 {
+		t := time.NewTicker(s.progressEvery)
+		defer t.Stop()
+		tick = t.C
+	}
+	sentSinceTick := false
+	for {
+		// A cut-off takes precedence over what is still buffered, so the
+		// error reports exactly what was sent.
+		select {
+		case <-w.cut:
+			return slowSubscriber(w.lastSent.Load())
+		default:
+		}
+		select {
+		case <-ctx.Done():
+			return status.FromContextError(ctx.Err()).Err()
+		case <-w.stop:
+			return status.Error(codes.Unavailable, "server shutting down; resume from the last revision received + 1")
+		case <-w.cut:
+			return slowSubscriber(w.lastSent.Load())
+		case r := <-w.ch:
+			if err := s.send(stream, w, r); err != nil {
+				return err
+			}
+			sentSinceTick = true
+		case <-tick:
+			last, empty := s.hub.caughtUp(w)
+			if !sentSinceTick && empty && last >= w.lastSent.Load() {
+				if err := stream.Send(&pb.WatchResponse{Revision: last, ProgressNotify: true}); err != nil {
+					return err
+				}
+			}
+			sentSinceTick = false
+		}
+	}
+}
+
+func (s *Server) send(stream pb.WatchService_WatchServer, w *watcher, r *pb.WatchResponse) error {
+	if err := stream.Send(r); err != nil {
+		return err
+	}
+	if !r.GetFragment() {
+		w.lastSent.Store(r.GetRevision())
+	}
+	return nil
+}
+
+func compacted(oldest uint64) error {
+	return withInfo(codes.OutOfRange, fmt.Sprintf("revision compacted: the oldest retained revision is %d; re-read the totals and watch from there", oldest),
+		"REVISION_COMPACTED", map[string]string{"oldest_revision": strconv.FormatUint(oldest, 10)})
+}
+
+func slowSubscriber(last uint64) error {
+	return withInfo(codes.ResourceExhausted, fmt.Sprintf("subscriber too slow: cut off after revision %d; resume from %d", last, last+1),
+		"SUBSCRIBER_TOO_SLOW", map[string]string{"last_sent_revision": strconv.FormatUint(last, 10)})
+}
+
+func withInfo(code codes.Code, msg, reason string, md map[string]string) error {
+	st := status.New(code, msg)
+	if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: reason, Domain: "computescale.v1", Metadata: md}); err == nil {
+		st = d
+	}
+	return st.Err()
+}
