@@ -66,7 +66,10 @@ func New(addr string, opts ...Option) (*Client, error) {
 	// Wait-for-ready: a call made while the connection is re-establishing
 	// (a server restart, a rolling deploy) waits for it within the call's
 	// deadline instead of failing at once with Unavailable.
-	dial := append([]grpc.DialOption{grpc.WithDefaultCallOptions(grpc.WaitForReady(true))}, o.dialOpts...)
+	dial := append([]grpc.DialOption{
+		grpc.WithDefaultCallOptions(grpc.WaitForReady(true)),
+		grpc.WithDefaultServiceConfig(readRetryPolicy),
+	}, o.dialOpts...)
 	if o.tls != nil {
 		dial = append(dial, grpc.WithTransportCredentials(credentials.NewTLS(o.tls)))
 	} else {
@@ -85,6 +88,28 @@ func New(addr string, opts ...Option) (*Client, error) {
 		Compute: pb.NewComputeServiceClient(conn),
 	}, nil
 }
+
+// readRetryPolicy retries the read-only RPCs on UNAVAILABLE. A call sent on a
+// connection that the server has just closed (a restart, a drain) fails that
+// way although nothing was done, and reads are safe to repeat. Writes are
+// not retried here: the ingest helper resends whole batches itself, where
+// the protocol makes it safe.
+const readRetryPolicy = `{"methodConfig": [{
+  "name": [
+    {"service": "computescale.v1.ComputeService"},
+    {"service": "computescale.v1.ChipService", "method": "GetChipSpec"},
+    {"service": "computescale.v1.ChipService", "method": "ListChipSpecs"},
+    {"service": "computescale.v1.IndexService", "method": "GetIndex"},
+    {"service": "computescale.v1.IndexService", "method": "ListIndex"},
+    {"service": "computescale.v1.IndexService", "method": "GetMethodology"},
+    {"service": "computescale.v1.IndexService", "method": "EvaluateWeights"},
+    {"service": "computescale.v1.IndexService", "method": "AnalyzeRelationship"}
+  ],
+  "retryPolicy": {
+    "maxAttempts": 4, "initialBackoff": "0.1s", "maxBackoff": "1s",
+    "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]
+  }
+}]}`
 
 // Close closes the connection.
 func (c *Client) Close() error { return c.conn.Close() }

@@ -2,18 +2,14 @@ package client
 
 import (
 	"context"
-	"fmt"
-	"time"
-
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	pb "github.com/computescale/computescale/proto/computescale/v1"
 )
 
-// IngestOptions tune IngestShipments; zero values take the defaults.
+// IngestOptions tune IngestShipments and PutObservations; zero values take
+// the defaults.
 type IngestOptions struct {
-	BatchSize  int  // records a batch (default 1000)
+	BatchSize  int  // records (or observations) a batch (default 1000)
 	Replace    bool // let changed records replace stored ones
 	Window     int  // batches sent ahead of their acks (default 4)
 	MaxRetries int  // stream restarts after Unavailable without progress (default 5)
@@ -30,17 +26,21 @@ type BatchResult struct {
 	Created   int
 	Replaced  int
 	Unchanged int
-	Err       error // the batch was rejected whole; a *status.Status error
+	// ScoresChanged is how many stored index scores the batch moved; only
+	// PutObservations reports it (0 for shipments).
+	ScoresChanged int
+	Err           error // the batch was rejected whole; a *status.Status error
 }
 
-// IngestSummary totals a whole IngestShipments call.
+// IngestSummary totals a whole IngestShipments or PutObservations call.
 type IngestSummary struct {
-	Batches   int
-	Rejected  []BatchResult
-	Created   int
-	Replaced  int
-	Unchanged int
-	Revision  uint64 // highest revision acknowledged
+	Batches       int
+	Rejected      []BatchResult
+	Created       int
+	Replaced      int
+	Unchanged     int
+	ScoresChanged int    // PutObservations only
+	Revision      uint64 // highest revision acknowledged
 }
 
 // IngestShipments streams recs in batches and waits for every ack. A batch
@@ -50,14 +50,15 @@ type IngestSummary struct {
 // identical content is a no-op on the server. The error is non-nil only when
 // the call could not finish (context, transport, retries exhausted).
 func (c *Client) IngestShipments(ctx context.Context, recs []*pb.ShipmentRecord, opts IngestOptions) (IngestSummary, error) {
-	opts = opts.withDefaults()
-	var batches [][]*pb.ShipmentRecord
-	for i := 0; i < len(recs); i += opts.BatchSize {
-		batches = append(batches, recs[i:min(i+opts.BatchSize, len(recs))])
-	}
-	in := &ingestRun{c: c, opts: opts, batches: batches}
-	err := in.run(ctx)
-	return in.sum, err
+	return sendBatches(ctx, batchProtocol[*pb.ShipmentRecord, *pb.IngestShipmentsRequest, *pb.IngestShipmentsResponse]{
+		what: "ingest",
+		open: func(ctx context.Context) (batchStream[*pb.IngestShipmentsRequest, *pb.IngestShipmentsResponse], error) {
+			return c.Ingest.IngestShipments(ctx)
+		},
+		request: func(id uint64, recs []*pb.ShipmentRecord, replace bool) *pb.IngestShipmentsRequest {
+			return &pb.IngestShipmentsRequest{BatchId: id, Records: recs, Replace: replace}
+		},
+	}, recs, opts)
 }
 
 func (o IngestOptions) withDefaults() IngestOptions {
@@ -71,96 +72,4 @@ func (o IngestOptions) withDefaults() IngestOptions {
 		o.MaxRetries = 5
 	}
 	return o
-}
-
-type ingestRun struct {
-	c       *Client
-	opts    IngestOptions
-	batches [][]*pb.ShipmentRecord
-	acked   int // batches answered so far, in order
-	sum     IngestSummary
-}
-
-func (in *ingestRun) run(ctx context.Context) error {
-	retries := 0
-	for in.acked < len(in.batches) {
-		before := in.acked
-		err := in.stream(ctx)
-		if err == nil {
-			return nil
-		}
-		if status.Code(err) != codes.Unavailable || ctx.Err() != nil {
-			return fmt.Errorf("ingest after %d of %d batches: %w", in.acked, len(in.batches), err)
-		}
-		if in.acked > before {
-			retries = 0
-		}
-		if retries++; retries > in.opts.MaxRetries {
-			return fmt.Errorf("ingest gave up after %d restarts: %w", in.opts.MaxRetries, err)
-		}
-		select {
-		case <-time.After(backoff(retries)):
-		case <-ctx.Done():
-			return fmt.Errorf("ingest: %w", ctx.Err())
-		}
-	}
-	return nil
-}
-
-func backoff(attempt int) time.Duration {
-	return min(100*time.Millisecond<<(attempt-1), 2*time.Second)
-}
-
-// stream sends the unacknowledged batches on one stream, keeping at most
-// Window in flight, until all are answered or the stream fails.
-func (in *ingestRun) stream(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	st, err := in.c.Ingest.IngestShipments(ctx)
-	if err != nil {
-		return err
-	}
-	next := in.acked
-	for in.acked < len(in.batches) {
-		for next < len(in.batches) && next-in.acked < in.opts.Window {
-			req := &pb.IngestShipmentsRequest{BatchId: uint64(next + 1), Records: in.batches[next], Replace: in.opts.Replace}
-			if err := st.Send(req); err != nil {
-				break // the real cause comes from Recv
-			}
-			next++
-		}
-		resp, err := st.Recv()
-		if err != nil {
-			return err
-		}
-		if resp.GetBatchId() != uint64(in.acked+1) {
-			return status.Errorf(codes.Internal, "ack for batch %d while waiting for %d", resp.GetBatchId(), in.acked+1)
-		}
-		in.record(resp)
-	}
-	// Every batch is answered; what the stream's end says cannot change that.
-	_ = st.CloseSend()
-	_, _ = st.Recv()
-	return nil
-}
-
-func (in *ingestRun) record(resp *pb.IngestShipmentsResponse) {
-	i := in.acked
-	r := BatchResult{
-		Index: i, First: i * in.opts.BatchSize, Len: len(in.batches[i]), Revision: resp.GetRevision(),
-		Created: int(resp.GetCreated()), Replaced: int(resp.GetReplaced()), Unchanged: int(resp.GetUnchanged()),
-	}
-	if resp.GetError() != nil {
-		r.Err = status.ErrorProto(resp.GetError())
-		in.sum.Rejected = append(in.sum.Rejected, r)
-	}
-	in.sum.Batches++
-	in.sum.Created += r.Created
-	in.sum.Replaced += r.Replaced
-	in.sum.Unchanged += r.Unchanged
-	in.sum.Revision = max(in.sum.Revision, r.Revision)
-	in.acked++
-	if in.opts.OnAck != nil {
-		in.opts.OnAck(r)
-	}
 }

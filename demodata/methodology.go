@@ -51,6 +51,9 @@ func Methodology() estimator.Methodology {
 	for code, t := range targets() {
 		m.Indicators[code] = estimator.NormSpec{Method: estimator.NormTarget, Target: t}
 	}
+	// Every target is explicit, so no base year has to stand in; without one
+	// a change to 2020 data rescores only 2020, not every year.
+	m.BaseYear = 0
 	return m
 }
 

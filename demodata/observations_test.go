@@ -288,7 +288,8 @@ func TestMethodology(t *testing.T) {
 	if !reflect.DeepEqual(m.Hierarchy, estimator.DefaultHierarchy()) {
 		t.Error("hierarchy is not DefaultHierarchy")
 	}
-	if m.Norm != def.Norm || m.Scope != def.Scope || m.BaseYear != def.BaseYear || m.Aggregation != def.Aggregation ||
+	// BaseYear is 0: with every target explicit none has to stand in.
+	if m.Norm != def.Norm || m.Scope != def.Scope || m.BaseYear != 0 || m.Aggregation != def.Aggregation ||
 		m.CoverageThreshold != def.CoverageThreshold || m.Factors != def.Factors ||
 		m.FirstTierAbove != def.FirstTierAbove || m.SecondTierMaxRank != def.SecondTierMaxRank {
 		t.Errorf("settings differ from DefaultMethodology: %+v", m)

@@ -201,8 +201,10 @@ func (r *Record) Contributions(resolve ChipResolver) ([]Contribution, error) {
 		return nil, err
 	}
 	main := map[ServerClass]Series{ClassGeneral: SeriesBasic, ClassAI: SeriesAI, ClassSuper: SeriesSuperOn}[r.Class]
-	if perUnit[main] <= 0 {
-		return nil, Invalid("record has no compute", []FieldViolation{{"components", fmt.Sprintf("no component has a %s rate for a %s", mainPrecision(r.Class), r.Class)}})
+	if math.Round(perUnit[main]/1e6) < 1 {
+		// Below 1 MFLOPS a unit would round to nothing yet still count its
+		// units and the record: refuse it rather than store a phantom.
+		return nil, Invalid("record has no compute", []FieldViolation{{"components", fmt.Sprintf("per-unit %s compute of a %s is below 1 MFLOPS (no component has a usable %s rate)", mainPrecision(r.Class), r.Class, mainPrecision(r.Class))}})
 	}
 	var out []Contribution
 	for _, s := range []Series{SeriesBasic, SeriesAI, SeriesAIHost, SeriesSuperOn} {

@@ -1,6 +1,10 @@
-// Package feed reads vendor feed files (CSV or JSON Lines) into shipment
-// records, remembering the line each record came from so that a rejected
-// batch can be reported by line number.
+// Package feed reads feed files (CSV or JSON Lines) of two kinds, vendors'
+// shipment records (ReadShipments) and statistics observations
+// (ReadObservations), remembering the line each entry came from so that a
+// rejected batch can be reported by line number. DetectKind tells the two
+// kinds apart by the header or the first line's keys.
+//
+// # Shipments
 //
 // CSV: a header row naming the columns (any order, case-insensitive); unknown
 // columns are an error so that a typo cannot silently drop data:
@@ -21,6 +25,29 @@
 // "serverClass":"SERVER_CLASS_AI_SERVER","units":"10","components":[{"count":8,
 // "chipId":"nvidia-h100-sxm"}]}); this is also the only way to give an inline
 // chip spec. Blank lines and lines starting with # are skipped.
+//
+// # Observations
+//
+// One statistics value of one province in one year (METHOD.md section 4: the
+// eleven observed index leaves, plus gdp and digital_economy_core). CSV
+// columns, with the same header rules:
+//
+//	province   440000, CN-GD, Guangdong or 广东 (required)
+//	year       the year the value is for (required)
+//	indicator  e.g. industry.devices, tech.rnd, gdp (required)
+//	value      a number, in the indicator's unit (required)
+//	unit       the indicator's unit, e.g. 10^4 units, 10^8 CNY, Tbps (required)
+//	source     where the value comes from (optional)
+//
+// for example
+//
+//	province,year,indicator,value,unit,source
+//	Guangdong,2024,industry.devices,1187,10^4 units,广东统计年鉴 2025
+//
+// JSON Lines: one computescale.v1.Observation per line in the protobuf JSON
+// mapping, e.g. {"province":"CN-GD","year":2024,"indicator":"tech.rnd",
+// "value":1712.5,"unit":"10^8 CNY","source":"..."}. Units are checked by the
+// server, never converted: a value in the wrong unit is rejected by line.
 package feed
 
 import (

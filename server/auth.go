@@ -39,6 +39,12 @@ type Identity struct {
 
 type identityKey struct{}
 
+// WithIdentity attaches a caller to ctx, for in-process callers of the
+// handlers (the dashboard) that authenticated the caller themselves.
+func WithIdentity(ctx context.Context, id Identity) context.Context {
+	return context.WithValue(ctx, identityKey{}, id)
+}
+
 // IdentityFrom returns the caller that the auth interceptor attached to ctx.
 func IdentityFrom(ctx context.Context) (Identity, bool) {
 	id, ok := ctx.Value(identityKey{}).(Identity)
@@ -191,4 +197,11 @@ func (s *Server) authenticate(ctx context.Context) (context.Context, error) {
 		}
 	}
 	return nil, status.Errorf(codes.PermissionDenied, "role %s may not call %s", id.Role, method)
+}
+
+// Len is how many tokens are registered.
+func (t *Tokens) Len() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return len(t.digests)
 }

@@ -111,3 +111,27 @@ reader dash reader-secret-0123456789
 		}
 	}
 }
+
+// TestRevokedTokenAfterReload is what SIGHUP does (cmd/computescale): the
+// token table is replaced; a removed token is refused from the next call on,
+// while a stream it opened before goes on.
+func TestRevokedTokenAfterReload(t *testing.T) {
+	tokens := server.NewTokens()
+	tokens.Add(readerToken, server.Identity{Name: "reader", Role: server.RoleReader})
+	e := newEnvWith(t, func(e *env) { e.tokens = tokens })
+	watch, err := pb.NewWatchServiceClient(e.reader.Conn()).Watch(ctx(t), &pb.WatchRequest{ProgressNotify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := watch.Recv(); err != nil { // a progress notification: the stream is up
+		t.Fatal(err)
+	}
+	fresh, _ := server.ParseTokens(strings.NewReader("reader other reader-token-for-someone-else\n"))
+	tokens.Replace(fresh)
+	if _, err := e.reader.NationalCompute(ctx(t), 2024, 0); status.Code(err) != codes.Unauthenticated {
+		t.Errorf("revoked token: %v, want Unauthenticated", err)
+	}
+	if _, err := watch.Recv(); err != nil {
+		t.Errorf("the open stream was dropped by the reload: %v", err)
+	}
+}

@@ -38,6 +38,10 @@ type env struct {
 
 	maxBatch    int
 	watchBuffer int
+	limits      server.Limits       // set before start by variants
+	serverOpts  []grpc.ServerOption // e.g. TLS credentials
+	tokens      *server.Tokens      // nil: the four test callers
+	maxRecv     int                 // 0: the server's default
 }
 
 const testMaxBatch = 50
@@ -46,13 +50,22 @@ func newEnv(t testing.TB) *env { return newEnvBatch(t, testMaxBatch) }
 
 // newEnvBatch is newEnv with another batch limit (benchmarks use 1,000).
 func newEnvBatch(t testing.TB, maxBatch int) *env {
+	return newEnvWith(t, func(e *env) { e.maxBatch = maxBatch })
+}
+
+// newEnvWith lets a test set the env's fields (limits, TLS, buffers) before
+// the server starts. Clients dial in plaintext; TLS tests dial their own.
+func newEnvWith(t testing.TB, configure func(*env)) *env {
 	t.Helper()
-	e := &env{t: t, dbPath: filepath.Join(t.TempDir(), "test.db"), maxBatch: maxBatch}
+	e := &env{t: t, dbPath: filepath.Join(t.TempDir(), "test.db"), maxBatch: testMaxBatch}
+	configure(e)
 	e.start("127.0.0.1:0")
-	e.admin = e.dial(adminToken)
-	e.reader = e.dial(readerToken)
-	e.vendorA = e.dial(vendorAToken)
-	e.vendorB = e.dial(vendorBToken)
+	if e.serverOpts == nil {
+		e.admin = e.dial(adminToken)
+		e.reader = e.dial(readerToken)
+		e.vendorA = e.dial(vendorAToken)
+		e.vendorB = e.dial(vendorBToken)
+	}
 	t.Cleanup(e.stop)
 	return e
 }
@@ -63,15 +76,18 @@ func (e *env) start(addr string) {
 	if err != nil {
 		e.t.Fatalf("open store: %v", err)
 	}
-	tokens := server.NewTokens()
-	tokens.Add(adminToken, server.Identity{Name: "admin", Role: server.RoleAdmin})
-	tokens.Add(readerToken, server.Identity{Name: "reader", Role: server.RoleReader})
-	tokens.Add(vendorAToken, server.Identity{Name: "vendor-a", Role: server.RoleVendor})
-	tokens.Add(vendorBToken, server.Identity{Name: "vendor-b", Role: server.RoleVendor})
+	tokens := e.tokens
+	if tokens == nil {
+		tokens = server.NewTokens()
+		tokens.Add(adminToken, server.Identity{Name: "admin", Role: server.RoleAdmin})
+		tokens.Add(readerToken, server.Identity{Name: "reader", Role: server.RoleReader})
+		tokens.Add(vendorAToken, server.Identity{Name: "vendor-a", Role: server.RoleVendor})
+		tokens.Add(vendorBToken, server.Identity{Name: "vendor-b", Role: server.RoleVendor})
+	}
 	srv, err := server.New(server.Config{
-		Store: db, Tokens: tokens, MaxBatchRecords: e.maxBatch,
+		Store: db, Tokens: tokens, MaxBatchRecords: e.maxBatch, MaxRecvMsgBytes: e.maxRecv,
 		Now:              func() time.Time { return time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC) },
-		ProgressInterval: 200 * time.Millisecond, WatchBuffer: e.watchBuffer,
+		ProgressInterval: 200 * time.Millisecond, WatchBuffer: e.watchBuffer, Limits: e.limits,
 	})
 	if err != nil {
 		e.t.Fatalf("server: %v", err)
@@ -80,7 +96,7 @@ func (e *env) start(addr string) {
 	if err != nil {
 		e.t.Fatalf("listen: %v", err)
 	}
-	e.addr, e.db, e.srv, e.grpc = lis.Addr().String(), db, srv, srv.GRPCServer()
+	e.addr, e.db, e.srv, e.grpc = lis.Addr().String(), db, srv, srv.GRPCServer(e.serverOpts...)
 	go e.grpc.Serve(lis)
 	srv.SetServing(true)
 }

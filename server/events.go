@@ -57,11 +57,13 @@ func eventsOf(c store.Change) []*pb.Event {
 	return out
 }
 
-// filter is a watcher's selection; empty sets pass everything.
+// filter is a watcher's selection; empty sets pass everything. It also
+// knows how many events fit one response.
 type filter struct {
 	kinds     []pb.EventKind
 	provinces []string // GB/T codes
 	years     []int32
+	maxEvents int // 0 means maxEventsPerResponse
 }
 
 func newFilter(req *pb.WatchRequest) (filter, error) {
@@ -118,11 +120,19 @@ func (f filter) responses(rev uint64, events []*pb.Event) []*pb.WatchResponse {
 	}
 	var out []*pb.WatchResponse
 	for len(passing) > 0 {
-		n := min(len(passing), maxEventsPerResponse)
+		n := min(len(passing), f.perResponse())
 		out = append(out, &pb.WatchResponse{Events: passing[:n], Revision: rev, Fragment: n < len(passing)})
 		passing = passing[n:]
 	}
 	return out
+}
+
+// perResponse is how many events one response may carry.
+func (f filter) perResponse() int {
+	if f.maxEvents > 0 {
+		return f.maxEvents
+	}
+	return maxEventsPerResponse
 }
 
 func fieldIndex(field string, i int) string {

@@ -27,6 +27,9 @@ type hub struct {
 	log     *slog.Logger
 	bufSize int
 	retain  uint64 // revisions of history to keep; 0 = all
+	// maxEvents is how many events one response may carry; tests lower it
+	// to see fragments without building revisions of thousands of events.
+	maxEvents atomic.Int64
 
 	wake chan struct{}
 	done chan struct{}
@@ -40,9 +43,14 @@ type hub struct {
 
 // watcher is one live subscription.
 type watcher struct {
-	filter   filter
-	ch       chan *pb.WatchResponse
-	cut      chan struct{} // closed when the hub dropped it for being slow
+	filter filter
+	from   uint64 // first revision it asked for; earlier ones are not its own
+	ch     chan *pb.WatchResponse
+	// cut is closed when the hub dropped the watcher: for being slow, or
+	// (with cutErr set first) because history it still needed was compacted
+	// before the hub could publish it.
+	cut      chan struct{}
+	cutErr   error
 	stop     chan struct{} // closed when the hub shuts down
 	lastSent atomic.Uint64 // highest complete revision sent on the stream
 }
@@ -54,6 +62,7 @@ func newHub(db *store.DB, log *slog.Logger, bufSize int, retain uint64) (*hub, e
 	}
 	h := &hub{store: db, log: log, bufSize: bufSize, retain: retain, wake: make(chan struct{}, 1), done: make(chan struct{}),
 		last: rev, subs: map[*watcher]struct{}{}}
+	h.maxEvents.Store(maxEventsPerResponse)
 	h.wg.Add(1)
 	go h.run()
 	return h, nil
@@ -123,6 +132,13 @@ func (h *hub) drain() {
 		if len(changes) == 0 {
 			return
 		}
+		if first := changes[0].Revision; first != from {
+			// An admin Compact up to the newest revision ran before the
+			// hub had read what it dropped: live watchers would silently
+			// miss [from, first). End them as a start before the history
+			// would be; they resume (and hear OutOfRange) or re-read.
+			h.cutAll(compacted(first))
+		}
 		for _, c := range changes {
 			h.publish(c.Revision, eventsOf(c))
 		}
@@ -134,6 +150,9 @@ func (h *hub) publish(rev uint64, events []*pb.Event) {
 	defer h.mu.Unlock()
 	h.last = rev
 	for w := range h.subs {
+		if rev < w.from {
+			continue // it asked to start later (a start_revision ahead of the log)
+		}
 		for _, r := range w.filter.responses(rev, events) {
 			select {
 			case w.ch <- r:
@@ -147,6 +166,17 @@ func (h *hub) publish(rev uint64, events []*pb.Event) {
 	}
 }
 
+// cutAll drops every live watcher, which ends its stream with err.
+func (h *hub) cutAll(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for w := range h.subs {
+		w.cutErr = err
+		close(w.cut)
+		delete(h.subs, w)
+	}
+}
+
 // join adds w to the live set if nothing lies between next and the hub's
 // position, and reports the hub's position either way.
 func (h *hub) join(w *watcher, next uint64) (joined bool, last uint64) {
@@ -157,6 +187,12 @@ func (h *hub) join(w *watcher, next uint64) (joined bool, last uint64) {
 		return true, h.last
 	}
 	if next > h.last {
+		// Everything up to h.last was replayed (or is before "now"). A
+		// start ahead of the hub keeps its own position: the stream never
+		// reports a revision below the one it was asked to start after.
+		if h.last > w.lastSent.Load() {
+			w.lastSent.Store(h.last)
+		}
 		h.subs[w] = struct{}{}
 		return true, h.last
 	}
@@ -176,8 +212,16 @@ func (h *hub) caughtUp(w *watcher) (uint64, bool) {
 	return h.last, len(w.ch) == 0
 }
 
-func (h *hub) newWatcher(f filter) *watcher {
-	return &watcher{filter: f, ch: make(chan *pb.WatchResponse, h.bufSize), cut: make(chan struct{}), stop: make(chan struct{})}
+func (h *hub) newWatcher(f filter, from uint64) *watcher {
+	f.maxEvents = int(h.maxEvents.Load())
+	return &watcher{filter: f, from: from, ch: make(chan *pb.WatchResponse, h.bufSize), cut: make(chan struct{}), stop: make(chan struct{})}
+}
+
+// isClosed reports whether the hub has shut down.
+func (h *hub) isClosed() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.closed
 }
 
 // subscribers is how many watchers are live.
@@ -200,4 +244,17 @@ func (h *hub) close() {
 	}
 	h.mu.Unlock()
 	h.wg.Wait()
+}
+
+// maxLag is the largest number of revisions a live watcher is behind.
+func (h *hub) maxLag() uint64 {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var lag uint64
+	for w := range h.subs {
+		if sent := w.lastSent.Load(); h.last > sent {
+			lag = max(lag, h.last-sent)
+		}
+	}
+	return lag
 }

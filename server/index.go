@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/computescale/computescale/estimator"
 	pb "github.com/computescale/computescale/proto/computescale/v1"
@@ -15,10 +16,18 @@ import (
 // scoresOf computes a year's scores with a stored methodology from one
 // consistent read. The current methodology gives exactly what the commit
 // path stored, because both run the same estimator.ScoreYear on inputs built
-// by the same store function.
+// by the same store function. Results are cached per (year, version) until
+// the revision moves, so repeated reads of an unchanged store cost one
+// revision lookup; callers get their own copy of the slice to sort.
 func (s *Server) scoresOf(year int32, version uint64) ([]estimator.ProvinceScore, estimator.Methodology, uint64, error) {
 	if _, err := s.endPeriod(year, 0); err != nil {
 		return nil, estimator.Methodology{}, 0, err
+	}
+	key := scoreKey{year, version}
+	if rev, err := s.store.Revision(); err == nil {
+		if e, ok := s.scores.get(key, rev); ok {
+			return slices.Clone(e.scores), e.m, e.rev, nil
+		}
 	}
 	in, m, weights, rev, err := s.store.ScoreInputs(int(year), version)
 	if err != nil {
@@ -28,7 +37,45 @@ func (s *Server) scoresOf(year int32, version uint64) ([]estimator.ProvinceScore
 	if err != nil {
 		return nil, m, 0, fmt.Errorf("score %d with methodology %d: %w", year, m.Version, err)
 	}
-	return scores, m, rev, nil
+	s.scores.put(key, scoreEntry{rev: rev, m: m, scores: scores})
+	return slices.Clone(scores), m, rev, nil
+}
+
+type scoreKey struct {
+	year    int32
+	version uint64 // as asked: 0 is "current", which a revision change may move
+}
+
+type scoreEntry struct {
+	rev    uint64
+	m      estimator.Methodology
+	scores []estimator.ProvinceScore
+}
+
+// scoreCache holds the latest computed scores per key; an entry is valid only
+// at the revision it was computed at. It is small (years × versions asked),
+// and bounded anyway.
+type scoreCache struct {
+	mu sync.Mutex
+	m  map[scoreKey]scoreEntry
+}
+
+const maxScoreCache = 64
+
+func (c *scoreCache) get(k scoreKey, rev uint64) (scoreEntry, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[k]
+	return e, ok && e.rev == rev
+}
+
+func (c *scoreCache) put(k scoreKey, e scoreEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxScoreCache {
+		c.m = map[scoreKey]scoreEntry{}
+	}
+	c.m[k] = e
 }
 
 // GetIndex returns one province's scores.

@@ -4,8 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"io"
 	"log/slog"
+	"time"
+
+	spb "google.golang.org/genproto/googleapis/rpc/status"
 
 	"github.com/computescale/computescale/estimator"
 	pb "github.com/computescale/computescale/proto/computescale/v1"
@@ -15,7 +20,7 @@ import (
 // IngestShipments answers each batch in order, after its commit is fsynced.
 func (s *Server) IngestShipments(stream pb.IngestService_IngestShipmentsServer) error {
 	id, _ := IdentityFrom(stream.Context())
-	return serveBatches(stream, func(req *pb.IngestShipmentsRequest) *pb.IngestShipmentsResponse {
+	return serveBatches(stream, s.draining, func(req *pb.IngestShipmentsRequest) *pb.IngestShipmentsResponse {
 		return s.ingestBatch(stream.Context(), id.Name, req)
 	})
 }
@@ -29,18 +34,48 @@ type batchStream[Req, Resp any] interface {
 // serveBatches runs a batch stream: each request is answered, in order, once
 // handled (committed and fsynced, or rejected with its status inside the
 // response). A rejected batch does not end the stream; only the transport
-// does. Batches of one stream are handled one at a time, so acks can never
+// does, or the server draining: then the batch being handled finishes and
+// its ack goes out, and the stream ends with Unavailable so that the client
+// resends what was not acknowledged, to this server later or to another.
+// Batches of one stream are handled one at a time, so acks can never
 // overtake each other.
-func serveBatches[Req, Resp any](stream batchStream[Req, Resp], handle func(Req) Resp) error {
+func serveBatches[Req, Resp any](stream batchStream[Req, Resp], draining <-chan struct{}, handle func(Req) Resp) error {
+	type received struct {
+		req Req
+		err error
+	}
+	// Recv blocks, so it runs on its own goroutine; the handler can then
+	// notice draining while waiting for the next batch.
+	in := make(chan received)
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		for {
+			req, err := stream.Recv()
+			select {
+			case in <- received{req, err}:
+			case <-stop:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
 	for {
-		req, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
+		var r received
+		select {
+		case <-draining:
+			return status.Error(codes.Unavailable, "server draining: resend unacknowledged batches")
+		case r = <-in:
+		}
+		if errors.Is(r.err, io.EOF) {
 			return nil
 		}
-		if err != nil {
-			return err
+		if r.err != nil {
+			return r.err
 		}
-		if err := stream.Send(handle(req)); err != nil {
+		if err := stream.Send(handle(r.req)); err != nil {
 			return err
 		}
 	}
@@ -48,21 +83,59 @@ func serveBatches[Req, Resp any](stream batchStream[Req, Resp], handle func(Req)
 
 func (s *Server) ingestBatch(ctx context.Context, vendor string, req *pb.IngestShipmentsRequest) *pb.IngestShipmentsResponse {
 	resp := &pb.IngestShipmentsResponse{BatchId: req.GetBatchId()}
+	b := s.beginBatch(ctx, "records", vendor, len(req.GetRecords()))
 	recs, err := s.batchFromProto(req.GetRecords())
+	if err == nil {
+		err = b.wait()
+	}
 	if err == nil {
 		var res store.IngestResult
 		res, err = s.store.IngestShipments(vendor, recs, req.GetReplace())
 		resp.Revision, resp.Created, resp.Replaced, resp.Unchanged = res.Revision, int32(res.Created), int32(res.Replaced), int32(res.Unchanged)
 	}
-	if err != nil {
-		resp.Error = s.toProtoStatus(ctx, err)
-		if rev, rerr := s.store.Revision(); rerr == nil {
-			resp.Revision = rev
-		}
-		s.log.InfoContext(ctx, "batch rejected", slog.String("vendor", vendor), slog.Uint64("batch_id", req.GetBatchId()),
-			slog.Int("records", len(req.GetRecords())), slog.String("reason", resp.Error.GetMessage()))
-	}
+	resp.Error, resp.Revision = b.end(err, req.GetBatchId(), resp.Revision)
 	return resp
+}
+
+// batch is the bookkeeping every ingest batch shares: the caller's rate
+// limit, metrics and the log line of a rejection.
+type batch struct {
+	s      *Server
+	ctx    context.Context
+	kind   string // "records" or "observations"
+	caller string
+	n      int
+	start  time.Time
+}
+
+func (s *Server) beginBatch(ctx context.Context, kind, caller string, n int) *batch {
+	return &batch{s: s, ctx: ctx, kind: kind, caller: caller, n: n, start: time.Now()}
+}
+
+// wait takes the batch's share of the caller's ingest rate.
+func (b *batch) wait() error {
+	return b.s.records.waitRecords(b.ctx, b.caller, b.n, b.s.limits.MaxIngestWait)
+}
+
+// end counts the batch and, for a rejected one, returns its status for the
+// response together with the current revision (the store's, since nothing
+// was committed).
+func (b *batch) end(err error, batchID, revision uint64) (*spb.Status, uint64) {
+	m := b.s.metrics
+	if err == nil {
+		m.ingested.WithLabelValues(b.caller, b.kind).Add(float64(b.n))
+		m.batches.WithLabelValues(b.kind).Inc()
+		m.commitSeconds.WithLabelValues(b.kind).Observe(time.Since(b.start).Seconds())
+		return nil, revision
+	}
+	m.rejected.WithLabelValues(b.caller, b.kind).Add(float64(b.n))
+	st := b.s.toProtoStatus(b.ctx, err)
+	b.s.log.InfoContext(b.ctx, "batch rejected", slog.String("caller", b.caller), slog.String("kind", b.kind),
+		slog.Uint64("batch_id", batchID), slog.Int("size", b.n), slog.String("reason", st.GetMessage()))
+	if rev, rerr := b.s.store.Revision(); rerr == nil {
+		revision = rev
+	}
+	return st, revision
 }
 
 // batchFromProto converts and checks a whole batch, collecting every

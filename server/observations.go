@@ -3,35 +3,35 @@ package server
 import (
 	"context"
 	"fmt"
-	"log/slog"
 
 	"github.com/computescale/computescale/estimator"
 	pb "github.com/computescale/computescale/proto/computescale/v1"
 	"github.com/computescale/computescale/proto/protoconv"
+	"github.com/computescale/computescale/store"
 )
 
 // PutObservations takes statistics batches with the shipments' rules.
 func (s *Server) PutObservations(stream pb.IngestService_PutObservationsServer) error {
 	id, _ := IdentityFrom(stream.Context())
-	return serveBatches(stream, func(req *pb.PutObservationsRequest) *pb.PutObservationsResponse {
+	return serveBatches(stream, s.draining, func(req *pb.PutObservationsRequest) *pb.PutObservationsResponse {
 		return s.observationBatch(stream.Context(), id.Name, req)
 	})
 }
 
 func (s *Server) observationBatch(ctx context.Context, actor string, req *pb.PutObservationsRequest) *pb.PutObservationsResponse {
 	resp := &pb.PutObservationsResponse{BatchId: req.GetBatchId()}
+	b := s.beginBatch(ctx, "observations", actor, len(req.GetObservations()))
 	obs, err := s.observationsFromProto(req.GetObservations())
 	if err == nil {
-		res, perr := s.store.PutObservations(actor, obs, req.GetReplace())
+		err = b.wait()
+	}
+	if err == nil {
+		var res store.ObservationResult
+		res, err = s.store.PutObservations(actor, obs, req.GetReplace())
 		resp.Revision, resp.Created, resp.Replaced, resp.Unchanged = res.Revision, int32(res.Created), int32(res.Replaced), int32(res.Unchanged)
-		resp.ScoresChanged, err = int32(res.ScoresChanged), perr
+		resp.ScoresChanged = int32(res.ScoresChanged)
 	}
-	if err != nil {
-		resp.Error = s.toProtoStatus(ctx, err)
-		resp.Revision, _ = s.store.Revision()
-		s.log.InfoContext(ctx, "batch rejected", slog.String("caller", actor), slog.Uint64("batch_id", req.GetBatchId()),
-			slog.Int("observations", len(req.GetObservations())), slog.String("reason", resp.Error.GetMessage()))
-	}
+	resp.Error, resp.Revision = b.end(err, req.GetBatchId(), resp.Revision)
 	return resp
 }
 

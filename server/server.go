@@ -8,10 +8,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/ratelimit"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -47,6 +49,7 @@ type Config struct {
 	// WatchRetention is how many revisions of watch history to keep; older
 	// entries are compacted once a minute. 0 keeps everything.
 	WatchRetention uint64
+	Limits         Limits
 }
 
 // Server implements the computescale.v1 services.
@@ -67,7 +70,14 @@ type Server struct {
 	health   *health.Server
 
 	hub           *hub
+	draining      chan struct{} // closed by Close: ingest streams end
+	closeOnce     sync.Once
 	progressEvery time.Duration
+	limits        Limits
+	calls         *callerLimiters // RPCs per caller
+	records       *callerLimiters // ingested records per caller
+	metrics       *metrics
+	scores        scoreCache
 }
 
 // New returns a Server for cfg; Close stops what it starts.
@@ -75,7 +85,8 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		store: cfg.Store, tokens: cfg.Tokens, log: cfg.Logger,
 		maxBatch: cfg.MaxBatchRecords, maxRecv: cfg.MaxRecvMsgBytes, now: cfg.Now,
-		health: health.NewServer(), progressEvery: cfg.ProgressInterval,
+		health: health.NewServer(), progressEvery: cfg.ProgressInterval, limits: cfg.Limits.withDefaults(),
+		draining: make(chan struct{}),
 	}
 	if s.tokens == nil {
 		s.tokens = NewTokens()
@@ -104,25 +115,41 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.hub = h
 	s.store.OnCommit(h.notify)
+	s.calls = newCallerLimiters(s.limits.CallsPerSecond, int(max(s.limits.CallsPerSecond, 1)))
+	// The burst admits one full batch, so any legal batch can pass.
+	s.records = newCallerLimiters(s.limits.IngestRecordsPerSecond, max(int(s.limits.IngestRecordsPerSecond), s.maxBatch))
+	s.metrics = newMetrics(s)
 	// NOT_SERVING until Serve says otherwise: probes must not route traffic
 	// to a server that is still starting.
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
 	return s, nil
 }
 
-// Close ends every watch stream with Unavailable and stops the hub. Call it
+// Close turns health NOT_SERVING, ends every watch stream with Unavailable,
+// lets each ingest stream finish the batch in hand (its ack goes out) and
+// end with Unavailable, and stops the hub. Call it
 // before grpc's GracefulStop, which would otherwise wait for those streams.
 func (s *Server) Close() {
 	s.SetServing(false)
+	s.closeOnce.Do(func() { close(s.draining) })
 	s.store.OnCommit(func() {})
 	s.hub.close()
 }
 
 // GRPCServer builds a *grpc.Server with every computescale service, health
-// and reflection registered. Interceptors run outermost first: logging (so it
-// sees the final code and duration of every call, including refusals), auth,
-// then recovery (innermost, so a handler's panic becomes an Internal status
-// that logging still reports).
+// and reflection registered; extra carries transport credentials. The
+// interceptors run outermost first:
+//
+//  1. metrics, so every call is counted with its final code, refusals too;
+//  2. logging, one line per call with method, code, duration and caller;
+//  3. auth, which attaches the caller (and names it to the logger);
+//  4. the per-caller rate limit, which needs the caller;
+//  5. recovery, innermost, so a handler's panic becomes Internal and is
+//     still logged and counted by the layers above.
+//
+// Request validation is not an interceptor: the handlers check requests
+// against the domain's rules (estimator), so that there is one definition of
+// a valid record, shared with the store and the tools.
 func (s *Server) GRPCServer(extra ...grpc.ServerOption) *grpc.Server {
 	logOpts := []logging.Option{
 		logging.WithLogOnEvents(logging.FinishCall),
@@ -138,16 +165,21 @@ func (s *Server) GRPCServer(extra ...grpc.ServerOption) *grpc.Server {
 	opts := append([]grpc.ServerOption{
 		grpc.MaxRecvMsgSize(s.maxRecv),
 		grpc.ChainUnaryInterceptor(
+			s.metrics.unary.UnaryServerInterceptor(),
 			logging.UnaryServerInterceptor(logger, logOpts...),
 			auth.UnaryServerInterceptor(s.authenticate),
+			ratelimit.UnaryServerInterceptor(s.calls),
 			recovery.UnaryServerInterceptor(recoverOpt),
 		),
 		grpc.ChainStreamInterceptor(
+			s.metrics.stream.StreamServerInterceptor(),
 			logging.StreamServerInterceptor(logger, logOpts...),
 			auth.StreamServerInterceptor(s.authenticate),
+			ratelimit.StreamServerInterceptor(s.calls),
 			recovery.StreamServerInterceptor(recoverOpt),
 		),
-	}, extra...)
+	}, s.limits.serverOptions()...)
+	opts = append(opts, extra...)
 	g := grpc.NewServer(opts...)
 	pb.RegisterChipServiceServer(g, s)
 	pb.RegisterIngestServiceServer(g, s)

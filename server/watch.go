@@ -9,10 +9,17 @@ import (
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	pb "github.com/computescale/computescale/proto/computescale/v1"
 )
+
+// StartAfterHeader is the response-header key carrying the revision a watch
+// starts after: every passing event above it will be sent. It gives a client
+// that asked for "from now on" (start_revision 0) a position to resume from
+// even when the stream breaks before its first response.
+const StartAfterHeader = "computescale-watch-after"
 
 // Watch replays the change log from start_revision, then follows the hub.
 func (s *Server) Watch(req *pb.WatchRequest, stream pb.WatchService_WatchServer) error {
@@ -21,14 +28,28 @@ func (s *Server) Watch(req *pb.WatchRequest, stream pb.WatchService_WatchServer)
 	if err != nil {
 		return s.toError(ctx, err)
 	}
-	w := s.hub.newWatcher(f)
+	next := req.GetStartRevision()
+	w := s.hub.newWatcher(f, next)
 	defer s.hub.leave(w)
-	if next := req.GetStartRevision(); next == 0 {
-		s.hub.join(w, math.MaxUint64) // from now on: live at once
-	} else if err := s.replay(ctx, stream, w, next); err != nil {
-		return err
+	if next == 0 {
+		_, last := s.hub.join(w, math.MaxUint64) // from now on: live at once
+		if err := sendStartAfter(stream, last); err != nil {
+			return err
+		}
+	} else {
+		w.lastSent.Store(next - 1)
+		if err := sendStartAfter(stream, next-1); err != nil {
+			return err
+		}
+		if err := s.replay(ctx, stream, w, next); err != nil {
+			return err
+		}
 	}
-	return s.follow(ctx, stream, w)
+	return s.follow(ctx, stream, w, req.GetProgressNotify())
+}
+
+func sendStartAfter(stream pb.WatchService_WatchServer, rev uint64) error {
+	return stream.SendHeader(metadata.Pairs(StartAfterHeader, strconv.FormatUint(rev, 10)))
 }
 
 // replay sends the log from next until the watcher can join the live set.
@@ -40,14 +61,14 @@ func (s *Server) replay(ctx context.Context, stream pb.WatchService_WatchServer,
 		}
 		oldest, err := s.store.OldestRevision()
 		if err != nil {
-			return s.toError(ctx, err)
+			return s.replayError(ctx, err)
 		}
 		if next < oldest {
 			return compacted(oldest)
 		}
 		changes, err := s.store.Changes(next, 256)
 		if err != nil {
-			return s.toError(ctx, err)
+			return s.replayError(ctx, err)
 		}
 		// Compaction may run between the check and the read: a first entry
 		// other than next means history was dropped under us.
@@ -69,7 +90,7 @@ func (s *Server) replay(ctx context.Context, stream pb.WatchService_WatchServer,
 				break // the hub has not published it yet: leave it to live
 			}
 			resps := w.filter.responses(c.Revision, eventsOf(c))
-			if len(resps) == 1 && (batch == nil || len(batch.Events)+len(resps[0].Events) <= maxEventsPerResponse) {
+			if len(resps) == 1 && (batch == nil || len(batch.Events)+len(resps[0].Events) <= w.filter.perResponse()) {
 				if batch == nil {
 					batch = &pb.WatchResponse{}
 				}
@@ -92,11 +113,22 @@ func (s *Server) replay(ctx context.Context, stream pb.WatchService_WatchServer,
 	}
 }
 
+// replayError maps a failed log read: during shutdown the store closes under
+// a replay, which is the server going away (Unavailable, so clients resume
+// elsewhere or later), not an internal error.
+func (s *Server) replayError(ctx context.Context, err error) error {
+	if s.hub.isClosed() {
+		return unavailable()
+	}
+	return s.toError(ctx, err)
+}
+
 // follow sends live responses until the client leaves, the hub cuts the
-// watcher off, or the server stops.
-func (s *Server) follow(ctx context.Context, stream pb.WatchService_WatchServer, w *watcher) error {
+// watcher off, or the server stops. With progress, an idle stream hears the
+// hub's revision every progress interval.
+func (s *Server) follow(ctx context.Context, stream pb.WatchService_WatchServer, w *watcher, progress bool) error {
 	var tick <-chan time.Time
-	if s.progressEvery > 0 {
+	if progress && s.progressEvery > 0 {
 		t := time.NewTicker(s.progressEvery)
 		defer t.Stop()
 		tick = t.C
@@ -107,16 +139,16 @@ func (s *Server) follow(ctx context.Context, stream pb.WatchService_WatchServer,
 		// error reports exactly what was sent.
 		select {
 		case <-w.cut:
-			return slowSubscriber(w.lastSent.Load())
+			return cutOff(w)
 		default:
 		}
 		select {
 		case <-ctx.Done():
 			return status.FromContextError(ctx.Err()).Err()
 		case <-w.stop:
-			return status.Error(codes.Unavailable, "server shutting down; resume from the last revision received + 1")
+			return unavailable()
 		case <-w.cut:
-			return slowSubscriber(w.lastSent.Load())
+			return cutOff(w)
 		case r := <-w.ch:
 			if err := s.send(stream, w, r); err != nil {
 				return err
@@ -125,7 +157,9 @@ func (s *Server) follow(ctx context.Context, stream pb.WatchService_WatchServer,
 		case <-tick:
 			last, empty := s.hub.caughtUp(w)
 			if !sentSinceTick && empty && last >= w.lastSent.Load() {
-				if err := stream.Send(&pb.WatchResponse{Revision: last, ProgressNotify: true}); err != nil {
+				// Everything up to last is sent: it is also the position
+				// to report should the watcher be cut later.
+				if err := s.send(stream, w, &pb.WatchResponse{Revision: last, ProgressNotify: true}); err != nil {
 					return err
 				}
 			}
@@ -142,6 +176,18 @@ func (s *Server) send(stream pb.WatchService_WatchServer, w *watcher, r *pb.Watc
 		w.lastSent.Store(r.GetRevision())
 	}
 	return nil
+}
+
+// cutOff is the status of a watcher the hub dropped (cut is closed).
+func cutOff(w *watcher) error {
+	if w.cutErr != nil {
+		return w.cutErr
+	}
+	return slowSubscriber(w.lastSent.Load())
+}
+
+func unavailable() error {
+	return status.Error(codes.Unavailable, "server shutting down; resume from the last revision received + 1")
 }
 
 func compacted(oldest uint64) error {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/computescale/computescale/catalog"
 	"github.com/computescale/computescale/client"
@@ -32,12 +33,15 @@ func newDemoCmd() *cobra.Command {
 	var once bool
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Serve the bundled chip catalog and synthetic demo feed, and print province totals",
+		Short: "Serve the bundled chip catalog and synthetic demo data, and print province totals and the index",
 		Long: `demo starts a server (every serve flag works here too), loads the bundled
-chip catalog through PutChipSpec and the synthetic demo feed through the real
-ingest stream, prints the province table for the latest period and the tokens
-it generated, and keeps serving until interrupted (or exits with --once).
-Without --db it uses a fresh database file in a temporary folder.`,
+chip catalog through PutChipSpec, the synthetic demo feed through the real
+ingest stream, the synthetic statistics observations through PutObservations
+and the demo methodology (five-year targets) through PutMethodology; prints
+the province table for the latest period, the compute development index
+ranking of the latest statistics year and the tokens it generated, and keeps
+serving until interrupted (or exits with --once). Without --db it uses a
+fresh database file in a temporary folder.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDemo(cmd.Context(), cfg, once, cmd.OutOrStdout(), cmd.ErrOrStderr())
@@ -131,7 +135,65 @@ func loadDemo(ctx context.Context, addr string, secrets map[string]string, progr
 	if len(sum.Rejected) > 0 {
 		return fmt.Errorf("load demo feed: batch %d rejected: %w", sum.Rejected[0].Index, sum.Rejected[0].Err)
 	}
+	return loadIndexInputs(ctx, addr, secrets[demoAdmin], progress)
+}
+
+// loadIndexInputs puts the demo's statistics observations and methodology as
+// the admin. The methodology is put only when the current one differs, so
+// that loading twice leaves the version (and the printed tables) unchanged.
+func loadIndexInputs(ctx context.Context, addr, adminToken string, progress io.Writer) error {
+	admin, err := client.New(addr, client.WithToken(adminToken))
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	obs := demodata.Observations()
+	msgs := make([]*pb.Observation, len(obs))
+	for i, o := range obs {
+		msgs[i] = protoconv.ObservationToProto(o)
+	}
+	bar := newProgress(progress, len(msgs), "demo statistics")
+	sum, err := admin.PutObservations(ctx, msgs, client.IngestOptions{OnAck: func(b client.BatchResult) { bar.Add(b.Len) }})
+	bar.Finish()
+	if err != nil {
+		return fmt.Errorf("load demo statistics: %w", err)
+	}
+	if len(sum.Rejected) > 0 {
+		return fmt.Errorf("load demo statistics: batch %d rejected: %w", sum.Rejected[0].Index, sum.Rejected[0].Err)
+	}
+	want := protoconv.MethodologyToProto(demodata.Methodology(), nil)
+	cur, err := admin.Methodology(ctx, 0)
+	if err != nil {
+		return fmt.Errorf("load demo methodology: %w", err)
+	}
+	if sameMethodology(cur, want) {
+		return nil
+	}
+	if _, err := admin.PutMethodology(ctx, want, false); err != nil {
+		return fmt.Errorf("load demo methodology: %w", err)
+	}
 	return nil
+}
+
+// sameMethodology compares two methodologies without their output-only
+// fields.
+func sameMethodology(a, b *pb.Methodology) bool {
+	strip := func(m *pb.Methodology) *pb.Methodology {
+		m = proto.CloneOf(m)
+		m.Version, m.CreateTime, m.Indicators, m.LeafWeights = 0, nil, nil, nil
+		return m
+	}
+	return proto.Equal(strip(a), strip(b))
+}
+
+// demoIndexYear is the latest year of the demo statistics, which the demo
+// ranks.
+func demoIndexYear() int {
+	year := 0
+	for _, o := range demodata.Observations() {
+		year = max(year, o.Year)
+	}
+	return year
 }
 
 // loadCatalogOnly puts every bundled chip spec through PutChipSpec; specs
@@ -179,5 +241,12 @@ func printDemo(ctx context.Context, addr, token string, out io.Writer) error {
 	fmt.Fprintf(out, "Compute scale by province, six-year window %s..%s (EFlops; synthetic demo data)\n\n",
 		protoconv.PeriodFromProto(nat.GetWindowStart()), end)
 	printTotals(out, rows, nat)
+	year := demoIndexYear()
+	scores, err := c.ListIndex(ctx, year, "", 0)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nCompute development index %d (先进计算暨算力发展指数; synthetic demo data shaped after the blue book, not CAICT's scores)\n\n", year)
+	printIndex(out, scores, "")
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -35,15 +36,32 @@ func TestDemoOnce(t *testing.T) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
 	}
-	lines := strings.Split(out, "\n")
+	compute, index, ok := strings.Cut(table(out), "\nCompute development index 2024")
+	if !ok {
+		t.Fatalf("demo output has no 2024 index table:\n%s", out)
+	}
 	var first string
-	for _, l := range lines {
+	for _, l := range strings.Split(compute, "\n") {
 		if f := strings.Fields(l); len(f) > 1 && f[0] == "1" {
 			first = f[1]
 		}
 	}
 	if first != "Beijing" {
 		t.Errorf("first province = %q, want Beijing:\n%s", first, out)
+	}
+	if !strings.Contains(index, "synthetic demo data") {
+		t.Errorf("the index header does not say the data is synthetic:\n%s", index)
+	}
+	// Rows are: rank, pinyin, Chinese name, composite, tier, ...; the first
+	// tier's names are one word each.
+	var tier1 []string
+	for _, l := range strings.Split(index, "\n") {
+		if f := strings.Fields(l); len(f) > 4 && f[4] == "1" {
+			tier1 = append(tier1, f[1])
+		}
+	}
+	if want := []string{"Guangdong", "Beijing", "Jiangsu", "Zhejiang", "Shandong", "Shanghai"}; !slices.Equal(tier1, want) {
+		t.Errorf("first tier %v, want %v:\n%s", tier1, want, index)
 	}
 	if _, err := os.Stat(db); err != nil {
 		t.Errorf("database file: %v", err)
@@ -102,7 +120,8 @@ r3,CN-BJ,2024,1,general,5,2*intel-xeon-platinum-8480p
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out, `"recordCount": "1"`) {
+	// protojson varies its spacing on purpose: compare with spaces squeezed.
+	if !strings.Contains(strings.Join(strings.Fields(out), " "), `"recordCount": "1"`) {
 		t.Errorf("the good batch was not stored:\n%s", out)
 	}
 }

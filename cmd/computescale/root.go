@@ -21,10 +21,19 @@ service keeps FP32 basic, FP16 AI and FP64 supercomputing totals over the
 six-year window, answered over gRPC.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Flags left unset on the command line come from the environment,
+		// then from --config (config.go).
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return applyConfig(cmd, os.LookupEnv) },
 	}
+	root.PersistentFlags().String("config", "", "JSON file of flag values (keys are flag names); flags and COMPUTESCALE_* variables win over it")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newServeCmd(), newDemoCmd(), newIngestCmd(), newQueryCmd())
+	root.AddCommand(newIndexCmd())
+	root.AddCommand(newAHPCmd())
+	root.AddCommand(newMethodologyCmd())
+	root.AddCommand(newBackupCmd(), newVerifyCmd())
+	root.AddCommand(newWatchCmd())
 	return root
 }
 
@@ -33,18 +42,31 @@ type clientFlags struct {
 	addr    string
 	token   string
 	timeout time.Duration
+
+	tls                    bool
+	tlsCA, tlsCert, tlsKey string
+	tlsServerName          string
 }
 
 func (f *clientFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:7443", "server address host:port")
-	fs.StringVar(&f.token, "token", "", "bearer token (default $COMPUTESCALE_TOKEN)")
+	fs.StringVar(&f.token, "token", "", "bearer token (or COMPUTESCALE_TOKEN)")
 	fs.DurationVar(&f.timeout, "timeout", client.DefaultTimeout, "deadline of each unary call")
+	fs.BoolVar(&f.tls, "tls", false, "connect with TLS (implied by the other --tls-* flags); plaintext otherwise")
+	fs.StringVar(&f.tlsCA, "tls-ca", "", "CA bundle (PEM) to verify the server with (default: system roots)")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "client certificate (PEM) for mTLS")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "client key (PEM) for mTLS")
+	fs.StringVar(&f.tlsServerName, "tls-server-name", "", "name to verify in the server's certificate (default: the host of --addr)")
 }
 
 func (f *clientFlags) dial() (*client.Client, error) {
-	token := f.token
-	if token == "" {
-		token = os.Getenv("COMPUTESCALE_TOKEN")
+	opts := []client.Option{client.WithToken(f.token), client.WithTimeout(f.timeout)}
+	if f.tls || f.tlsCA != "" || f.tlsCert != "" || f.tlsKey != "" || f.tlsServerName != "" {
+		cfg, err := clientTLS(f.tlsCA, f.tlsCert, f.tlsKey, f.tlsServerName)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, client.WithTLS(cfg))
 	}
-	return client.New(f.addr, client.WithToken(token), client.WithTimeout(f.timeout))
+	return client.New(f.addr, opts...)
 }

@@ -1,15 +1,22 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/computescale/computescale/server"
 	"github.com/computescale/computescale/store"
@@ -27,6 +34,13 @@ type serveConfig struct {
 	logLevel      string
 	shutdownGrace time.Duration
 
+	tlsCert, tlsKey, clientCA string
+	metricsListen             string
+
+	maxStreams     uint32
+	callsPerSecond float64
+	ingestRate     float64
+
 	watchBuffer      int
 	progressInterval time.Duration
 	watchRetention   uint64
@@ -36,12 +50,19 @@ func (c *serveConfig) register(cmd *cobra.Command, defaultDB string) {
 	f := cmd.Flags()
 	f.StringVar(&c.db, "db", defaultDB, "bbolt database file (created if missing)")
 	f.StringVar(&c.listen, "listen", "127.0.0.1:7443", "gRPC listen address")
-	f.StringVar(&c.tokens, "tokens", "", "token file: lines of ROLE NAME TOKEN (TOKEN may be sha256:HEX)")
-	f.IntVar(&c.maxBatch, "max-batch", server.DefaultMaxBatchRecords, "most records in one ingest batch")
+	f.StringVar(&c.tokens, "tokens", "", "token file: lines of ROLE NAME TOKEN (TOKEN may be sha256:HEX); reloaded on SIGHUP")
+	f.StringVar(&c.tlsCert, "tls-cert", "", "TLS certificate (PEM); with --tls-key, serve TLS instead of plaintext")
+	f.StringVar(&c.tlsKey, "tls-key", "", "TLS private key (PEM)")
+	f.StringVar(&c.clientCA, "client-ca", "", "CA bundle (PEM) to require and verify client certificates (mTLS)")
+	f.StringVar(&c.metricsListen, "metrics-listen", "", "serve Prometheus /metrics (and /debug/pprof) on this address; off when empty")
+	f.IntVar(&c.maxBatch, "max-batch", server.DefaultMaxBatchRecords, "most records or observations in one ingest batch")
 	f.IntVar(&c.maxRecv, "max-recv-bytes", server.DefaultMaxRecvMsgBytes, "largest request message in bytes")
+	f.Uint32Var(&c.maxStreams, "max-streams", 256, "most concurrent streams per connection")
+	f.Float64Var(&c.callsPerSecond, "calls-per-second", 0, "RPCs (and stream opens) per caller per second; 0 = unlimited")
+	f.Float64Var(&c.ingestRate, "ingest-rate", 0, "records and observations per caller per second; 0 = unlimited")
 	f.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	f.DurationVar(&c.shutdownGrace, "shutdown-grace", 10*time.Second, "how long a graceful stop may take before streams are cut")
+	f.DurationVar(&c.shutdownGrace, "shutdown-grace", 10*time.Second, "how long a graceful stop may take before calls are cut")
 	f.IntVar(&c.watchBuffer, "watch-buffer", 256, "responses a watcher may fall behind before it is cut off")
 	f.DurationVar(&c.progressInterval, "watch-progress-interval", 10*time.Second, "how often idle watches with progress_notify hear the revision")
 	f.Uint64Var(&c.watchRetention, "watch-retention", 1_000_000, "revisions of watch history kept (0 = all)")
@@ -62,12 +83,32 @@ func (c *serveConfig) logger(w *os.File) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format %q: want text or json", c.logFormat)
 }
 
+// credentials returns the transport credentials the TLS flags ask for.
+func (c *serveConfig) credentials() ([]grpc.ServerOption, error) {
+	if c.tlsCert == "" && c.tlsKey == "" {
+		if c.clientCA != "" {
+			return nil, errors.New("--client-ca needs --tls-cert and --tls-key")
+		}
+		return nil, nil
+	}
+	cfg, err := serverTLS(c.tlsCert, c.tlsKey, c.clientCA)
+	if err != nil {
+		return nil, err
+	}
+	return []grpc.ServerOption{grpc.Creds(credentials.NewTLS(cfg))}, nil
+}
+
 func newServeCmd() *cobra.Command {
 	var cfg serveConfig
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the gRPC server on a bbolt database",
-		Args:  cobra.NoArgs,
+		Long: `serve runs the gRPC server. Every flag can also come from the environment
+(COMPUTESCALE_ and the flag name in capitals with _ for -, e.g. COMPUTESCALE_LISTEN)
+or from a JSON config file (--config FILE, keys are flag names); a flag on the
+command line wins over the environment, which wins over the file. SIGHUP reloads
+the token file without dropping streams; SIGTERM drains and stops.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cfg.tokens == "" {
 				return errors.New("--tokens is required: without it no caller could authenticate")
@@ -80,8 +121,11 @@ func newServeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			m.log.Info("serving", slog.String("addr", m.Addr()), slog.String("db", cfg.db))
+			m.log.Info("serving", slog.String("addr", m.Addr()), slog.String("db", cfg.db), slog.Bool("tls", cfg.tlsCert != ""))
+			stopReload := m.reloadTokensOnHUP(tokens)
+			defer stopReload()
 			<-cmd.Context().Done()
+			m.log.Info("draining")
 			return m.Close()
 		},
 	}
@@ -89,15 +133,16 @@ func newServeCmd() *cobra.Command {
 	return cmd
 }
 
-// serverMain is a running server: database, listener and gRPC server.
+// serverMain is a running server: database, listeners and gRPC server.
 type serverMain struct {
-	cfg  serveConfig
-	log  *slog.Logger
-	db   *store.DB
-	srv  *server.Server
-	grpc *grpc.Server
-	lis  net.Listener
-	done chan error
+	cfg     serveConfig
+	log     *slog.Logger
+	db      *store.DB
+	srv     *server.Server
+	grpc    *grpc.Server
+	lis     net.Listener
+	done    chan error
+	metrics *http.Server
 }
 
 func startServer(cfg serveConfig, tokens *server.Tokens) (*serverMain, error) {
@@ -105,39 +150,100 @@ func startServer(cfg serveConfig, tokens *server.Tokens) (*serverMain, error) {
 	if err != nil {
 		return nil, err
 	}
+	creds, err := cfg.credentials()
+	if err != nil {
+		return nil, err
+	}
 	db, err := store.Open(cfg.db, store.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
-	}
-	lis, err := net.Listen("tcp", cfg.listen)
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("listen on %s: %w", cfg.listen, err)
 	}
 	srv, err := server.New(server.Config{
 		Store: db, Tokens: tokens, Logger: log,
 		MaxBatchRecords: cfg.maxBatch, MaxRecvMsgBytes: cfg.maxRecv,
 		WatchBuffer: cfg.watchBuffer, ProgressInterval: cfg.progressInterval, WatchRetention: cfg.watchRetention,
+		Limits: server.Limits{MaxConcurrentStreams: cfg.maxStreams, CallsPerSecond: cfg.callsPerSecond, IngestRecordsPerSecond: cfg.ingestRate},
 	})
 	if err != nil {
-		lis.Close()
 		db.Close()
 		return nil, err
 	}
-	m := &serverMain{cfg: cfg, log: log, db: db, srv: srv, grpc: srv.GRPCServer(), lis: lis, done: make(chan error, 1)}
+	lis, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		srv.Close()
+		db.Close()
+		return nil, fmt.Errorf("listen on %s: %w", cfg.listen, err)
+	}
+	m := &serverMain{cfg: cfg, log: log, db: db, srv: srv, grpc: srv.GRPCServer(creds...), lis: lis, done: make(chan error, 1)}
+	if cfg.metricsListen != "" {
+		if err := m.serveMetrics(); err != nil {
+			m.Close()
+			return nil, err
+		}
+	}
 	go func() { m.done <- m.grpc.Serve(lis) }()
 	srv.SetServing(true)
 	return m, nil
 }
 
+// serveMetrics exposes /metrics and the pprof handlers on their own
+// listener, never on the gRPC port.
+func (m *serverMain) serveMetrics() error {
+	lis, err := net.Listen("tcp", m.cfg.metricsListen)
+	if err != nil {
+		return fmt.Errorf("metrics listen on %s: %w", m.cfg.metricsListen, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(m.srv.Registry(), promhttp.HandlerOpts{}))
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	m.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := m.metrics.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.log.Error("metrics server", slog.Any("error", err))
+		}
+	}()
+	m.log.Info("metrics", slog.String("addr", lis.Addr().String()))
+	return nil
+}
+
+// reloadTokensOnHUP swaps in the token file's new content on SIGHUP. Calls
+// already authenticated (open streams) are untouched; a file that does not
+// parse is logged and the old tokens stay.
+func (m *serverMain) reloadTokensOnHUP(tokens *server.Tokens) (stop func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-hup:
+				fresh, err := server.LoadTokens(m.cfg.tokens)
+				if err != nil {
+					m.log.Error("token reload failed; keeping the old tokens", slog.Any("error", err))
+					continue
+				}
+				tokens.Replace(fresh)
+				m.log.Info("tokens reloaded", slog.Int("entries", fresh.Len()))
+			}
+		}
+	}()
+	return func() { signal.Stop(hup); close(done) }
+}
+
 // Addr is the address actually listened on (useful with port 0).
 func (m *serverMain) Addr() string { return m.lis.Addr().String() }
 
-// Close drains: health goes NOT_SERVING, in-flight calls finish and their
-// acks go out, and after the grace period whatever is left is cut. The
-// database closes last, so no acknowledged write is ever interrupted.
+// Close drains: health goes NOT_SERVING, watch streams end with Unavailable
+// (clients resume elsewhere or later), in-flight calls finish and their acks
+// go out, and after the grace period whatever is left is cut. The database
+// closes last, so no acknowledged write is ever interrupted.
 func (m *serverMain) Close() error {
-	m.srv.Close() // NOT_SERVING, and watch streams end with Unavailable
+	m.srv.Close()
 	stopped := make(chan struct{})
 	go func() { m.grpc.GracefulStop(); close(stopped) }()
 	select {
@@ -149,6 +255,11 @@ func (m *serverMain) Close() error {
 	}
 	if err := <-m.done; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 		m.log.Error("serve ended", slog.Any("error", err))
+	}
+	if m.metrics != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		m.metrics.Shutdown(ctx)
 	}
 	if err := m.db.Close(); err != nil {
 		return fmt.Errorf("close database: %w", err)

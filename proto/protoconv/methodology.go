@@ -3,6 +3,7 @@ package protoconv
 import (
 	"math"
 	"slices"
+	"strconv"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -247,6 +248,14 @@ func ObservationFromProto(o *pb.Observation) estimator.Observation {
 		out.Province = p.Code
 	}
 	return out
+}
+
+// ObservationToProto converts a domain observation, naming the province by
+// its GB/T 2260 code. Actor is not part of the message: the server takes it
+// from the caller's credentials.
+func ObservationToProto(o estimator.Observation) *pb.Observation {
+	return &pb.Observation{Province: strconv.FormatUint(uint64(o.Province), 10), Year: int32(o.Year),
+		Indicator: o.Indicator, Value: o.Value, Unit: o.Unit, Source: o.Source}
 }
 
 func sortedKeys[V any](m map[string]V) []string {
