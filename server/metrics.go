@@ -95,3 +95,6 @@ func newMetrics(s *Server) *metrics {
 
 // Registry is what --metrics-listen serves.
 func (s *Server) Registry() *prometheus.Registry { return s.metrics.registry }
+
+// Subscribers is how many watch streams are live (for tools and benchmarks).
+func (s *Server) Subscribers() int { return s.hub.subscribers() }

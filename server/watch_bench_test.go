@@ -211,7 +211,9 @@ func parkedServer(b *testing.B) *client.Client {
 	return c
 }
 
-type parked struct{ pb.UnimplementedWatchServiceServer }
+type parked struct {
+	pb.UnimplementedWatchServiceServer
+}
 
 func (parked) Watch(_ *pb.WatchRequest, st pb.WatchService_WatchServer) error {
 	if err := st.SendHeader(nil); err != nil {
