@@ -41,13 +41,14 @@ and the demo methodology (five-year targets) through PutMethodology; prints
 the province table for the latest period, the compute development index
 ranking of the latest statistics year and the tokens it generated, and keeps
 serving until interrupted (or exits with --once). Without --db it uses a
-fresh database file in a temporary folder.`,
+fresh database file in a temporary folder. The web dashboard is on by
+default here (--http-listen 127.0.0.1:7480; "" turns it off).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDemo(cmd.Context(), cfg, once, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
-	cfg.register(cmd, "")
+	cfg.register(cmd, "", "127.0.0.1:7480")
 	cmd.Flags().BoolVar(&once, "once", false, "print the tables and exit instead of serving")
 	return cmd
 }
@@ -81,6 +82,9 @@ func runDemo(ctx context.Context, cfg serveConfig, once bool, out, errOut io.Wri
 		fmt.Fprintf(out, "tokens (generated for this run):\n  admin   %s\n  reader  %s\n  vendor  %s  (name %s)\n",
 			secrets[demoAdmin], secrets[demoReader], secrets[demoVendor], demoVendor)
 		fmt.Fprintf(out, "try: COMPUTESCALE_TOKEN=%s go run ./cmd/computescale query list --addr %s\n", secrets[demoReader], m.Addr())
+		if m.webAddr != "" {
+			fmt.Fprintf(out, "dashboard: http://%s/?token=%s\n", m.webAddr, secrets[demoReader])
+		}
 	}
 	if once {
 		return nil

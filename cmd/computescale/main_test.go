@@ -27,11 +27,11 @@ func run(t *testing.T, args ...string) (string, string, error) {
 // and the province table.
 func TestDemoOnce(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "demo.db")
-	out, errOut, err := run(t, "demo", "--once", "--listen", "127.0.0.1:0", "--db", db, "--log-level", "warn")
+	out, errOut, err := run(t, "demo", "--once", "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--db", db, "--log-level", "warn")
 	if err != nil {
 		t.Fatalf("demo: %v\nstderr: %s", err, errOut)
 	}
-	for _, want := range []string{"Beijing 北京", "Guangdong 广东", "Xizang 西藏", "China 全国", "reader", "FP16 × 0.5, FP64 × 2"} {
+	for _, want := range []string{"dashboard: http://127.0.0.1:", "Beijing 北京", "Guangdong 广东", "Xizang 西藏", "China 全国", "reader", "FP16 × 0.5, FP64 × 2"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
@@ -67,7 +67,7 @@ func TestDemoOnce(t *testing.T) {
 		t.Errorf("database file: %v", err)
 	}
 	// A second run on the same file is an idempotent re-load: same table.
-	out2, _, err := run(t, "demo", "--once", "--listen", "127.0.0.1:0", "--db", db, "--log-level", "warn")
+	out2, _, err := run(t, "demo", "--once", "--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0", "--db", db, "--log-level", "warn")
 	if err != nil {
 		t.Fatal(err)
 	}

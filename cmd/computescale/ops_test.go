@@ -26,7 +26,7 @@ func TestConfigPrecedence(t *testing.T) {
 	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 	var got serveConfig
 	cmd := &cobra.Command{Use: "serve", RunE: func(*cobra.Command, []string) error { return nil }}
-	got.register(cmd, "default.db")
+	got.register(cmd, "default.db", "")
 	cmd.Flags().String("config", "", "")
 	if err := cmd.ParseFlags([]string{"--config", file, "--max-batch", "11"}); err != nil {
 		t.Fatal(err)
@@ -42,7 +42,7 @@ func TestConfigPrecedence(t *testing.T) {
 		os.WriteFile(file, []byte(`{"lisen": "x"}`), 0o600)
 		c := &cobra.Command{Use: "serve"}
 		var cfg serveConfig
-		cfg.register(c, "")
+		cfg.register(c, "", "")
 		c.Flags().String("config", file, "")
 		if err := applyConfig(c, lookup); err == nil {
 			t.Error("unknown key accepted")
@@ -51,7 +51,7 @@ func TestConfigPrecedence(t *testing.T) {
 	t.Run("ErrBadEnvValue", func(t *testing.T) {
 		c := &cobra.Command{Use: "serve"}
 		var cfg serveConfig
-		cfg.register(c, "")
+		cfg.register(c, "", "")
 		c.Flags().String("config", "", "")
 		bad := func(k string) (string, bool) { return "many", k == "COMPUTESCALE_MAX_BATCH" }
 		if err := applyConfig(c, bad); err == nil {

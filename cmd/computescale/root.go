@@ -34,6 +34,7 @@ six-year window, answered over gRPC.`,
 	root.AddCommand(newMethodologyCmd())
 	root.AddCommand(newBackupCmd(), newVerifyCmd())
 	root.AddCommand(newWatchCmd())
+	root.AddCommand(newReportCmd())
 	return root
 }
 

@@ -20,6 +20,7 @@ import (
 
 	"github.com/computescale/computescale/server"
 	"github.com/computescale/computescale/store"
+	"github.com/computescale/computescale/web"
 )
 
 // serveConfig holds every server flag; serve and demo share it, so anything
@@ -36,6 +37,7 @@ type serveConfig struct {
 
 	tlsCert, tlsKey, clientCA string
 	metricsListen             string
+	httpListen                string
 
 	maxStreams     uint32
 	callsPerSecond float64
@@ -46,7 +48,7 @@ type serveConfig struct {
 	watchRetention   uint64
 }
 
-func (c *serveConfig) register(cmd *cobra.Command, defaultDB string) {
+func (c *serveConfig) register(cmd *cobra.Command, defaultDB, defaultHTTP string) {
 	f := cmd.Flags()
 	f.StringVar(&c.db, "db", defaultDB, "bbolt database file (created if missing)")
 	f.StringVar(&c.listen, "listen", "127.0.0.1:7443", "gRPC listen address")
@@ -55,6 +57,7 @@ func (c *serveConfig) register(cmd *cobra.Command, defaultDB string) {
 	f.StringVar(&c.tlsKey, "tls-key", "", "TLS private key (PEM)")
 	f.StringVar(&c.clientCA, "client-ca", "", "CA bundle (PEM) to require and verify client certificates (mTLS)")
 	f.StringVar(&c.metricsListen, "metrics-listen", "", "serve Prometheus /metrics (and /debug/pprof) on this address; off when empty")
+	f.StringVar(&c.httpListen, "http-listen", defaultHTTP, "serve the read-only web dashboard on this address (same tokens); off when empty")
 	f.IntVar(&c.maxBatch, "max-batch", server.DefaultMaxBatchRecords, "most records or observations in one ingest batch")
 	f.IntVar(&c.maxRecv, "max-recv-bytes", server.DefaultMaxRecvMsgBytes, "largest request message in bytes")
 	f.Uint32Var(&c.maxStreams, "max-streams", 256, "most concurrent streams per connection")
@@ -129,7 +132,7 @@ the token file without dropping streams; SIGTERM drains and stops.`,
 			return m.Close()
 		},
 	}
-	cfg.register(cmd, "computescale.db")
+	cfg.register(cmd, "computescale.db", "")
 	return cmd
 }
 
@@ -143,6 +146,9 @@ type serverMain struct {
 	lis     net.Listener
 	done    chan error
 	metrics *http.Server
+	web     *web.Handler
+	webHTTP *http.Server
+	webAddr string
 }
 
 func startServer(cfg serveConfig, tokens *server.Tokens) (*serverMain, error) {
@@ -181,6 +187,12 @@ func startServer(cfg serveConfig, tokens *server.Tokens) (*serverMain, error) {
 			return nil, err
 		}
 	}
+	if cfg.httpListen != "" {
+		if err := m.serveWeb(tokens); err != nil {
+			m.Close()
+			return nil, err
+		}
+	}
 	go func() { m.done <- m.grpc.Serve(lis) }()
 	srv.SetServing(true)
 	return m, nil
@@ -206,6 +218,25 @@ func (m *serverMain) serveMetrics() error {
 		}
 	}()
 	m.log.Info("metrics", slog.String("addr", lis.Addr().String()))
+	return nil
+}
+
+// serveWeb runs the dashboard on its own listener. It reads through the
+// same handler methods as gRPC, in process, with the same tokens.
+func (m *serverMain) serveWeb(tokens *server.Tokens) error {
+	lis, err := net.Listen("tcp", m.cfg.httpListen)
+	if err != nil {
+		return fmt.Errorf("http listen on %s: %w", m.cfg.httpListen, err)
+	}
+	m.web = web.New(web.Config{Server: m.srv, Tokens: tokens, Logger: m.log})
+	m.webHTTP = &http.Server{Handler: m.web, ReadHeaderTimeout: 10 * time.Second}
+	m.webAddr = lis.Addr().String()
+	go func() {
+		if err := m.webHTTP.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.log.Error("dashboard server", slog.Any("error", err))
+		}
+	}()
+	m.log.Info("dashboard", slog.String("addr", m.webAddr))
 	return nil
 }
 
@@ -256,9 +287,13 @@ func (m *serverMain) Close() error {
 	if err := <-m.done; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
 		m.log.Error("serve ended", slog.Any("error", err))
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if m.web != nil {
+		m.web.Close() // event streams end, so Shutdown need not wait for them
+		m.webHTTP.Shutdown(ctx)
+	}
 	if m.metrics != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
 		m.metrics.Shutdown(ctx)
 	}
 	if err := m.db.Close(); err != nil {

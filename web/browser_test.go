@@ -1,0 +1,162 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumPath is where CI (and Debian's chromium package) puts the browser.
+const chromiumPath = "/usr/bin/chromium"
+
+// screenshots is where the test leaves its screenshots, for the README.
+var screenshots = filepath.Join("..", "docs", "screenshots")
+
+// TestBrowserLiveDashboard drives the dashboard in headless Chromium against
+// a real server loaded with the demo data: the ranking shown is ListIndex's,
+// and an ingest redraws the charts without a reload.
+func TestBrowserLiveDashboard(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Fatalf("this test needs headless Chromium at %s: run `apt-get install -y chromium` (CI installs it): %v", chromiumPath, err)
+	}
+	e := newEnv(t, loadDemo)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true), // /dev/shm is small in containers
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(900, 1200),
+	)
+	defer cancelAlloc() // stops the browser before t.TempDir is removed
+	tab, cancelTab := chromedp.NewContext(alloc)
+	defer cancelTab()
+
+	do := func(steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(tab, steps...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eval := func(js string, out any) {
+		t.Helper()
+		raw, err := chromedp.Run(tab, chromedp.Evaluate[[]byte](js))
+		if err != nil {
+			t.Fatalf("%s: %v", js, err)
+		}
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatalf("%s: %v", js, err)
+		}
+	}
+	waitFor := func(what, js string) {
+		t.Helper()
+		_, err := chromedp.Run(tab, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second)))
+		if err != nil {
+			t.Fatalf("waiting for %s: %v", what, err)
+		}
+	}
+	shoot := func(name string) {
+		t.Helper()
+		png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(screenshots, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(screenshots, name), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const (
+		barCodesJS = `[...document.querySelectorAll("#ranking g.bar")].map((g) => g.dataset.code)`
+		revisionJS = `Number(document.getElementById("revision").textContent)`
+		xizangJS   = `(() => { const g = document.querySelector('#ranking g.bar[data-code="540000"]'); return {rank: g.dataset.rank, value: g.dataset.value}; })()`
+		trendJS    = `document.querySelector('#trend g.period[data-period="2025Q2"]').dataset.total`
+	)
+
+	// The token once in the URL; the cookie from then on.
+	do(chromedp.Navigate(e.web.URL+"/?token="+readerToken), chromedp.WaitVisible(chromedp.CSS("#ranking g.bar")))
+	waitFor("the event stream", `document.getElementById("live").textContent.startsWith("live")`)
+	var href string
+	eval(`location.href`, &href)
+	if strings.Contains(href, "token") {
+		t.Errorf("the token stayed in the URL: %s", href)
+	}
+
+	ranking := func() []string {
+		scores, err := e.reader.ListIndex(ctx, 2024, "", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var codes []string
+		for _, s := range scores {
+			codes = append(codes, s.GetProvince().GetCode())
+		}
+		return codes
+	}
+	var shown []string
+	eval(barCodesJS, &shown)
+	if want := ranking(); !slices.Equal(shown, want) {
+		t.Fatalf("ranking shown %v, ListIndex %v", shown, want)
+	}
+	var rev0 int
+	var xz0 struct{ Rank, Value string }
+	var trend0 string
+	eval(revisionJS, &rev0)
+	eval(xizangJS, &xz0)
+	eval(trendJS, &trend0)
+	shoot("dashboard.png")
+
+	// 50,000 eight-GPU servers lift Xizang, last of 31, up the ranking.
+	eval(`window.noReload = true`, new(bool))
+	rev := e.ingest(ctx, t, aiServers("browser-1", "CN-XZ", 50_000))
+	waitFor("the charts to redraw", fmt.Sprintf(`%s > %d && %s.value !== %q`, revisionJS, rev0, xizangJS, xz0.Value))
+	var (
+		reloaded = true
+		rev1     int
+		xz1      struct{ Rank, Value string }
+		trend1   string
+	)
+	eval(`window.noReload !== true`, &reloaded)
+	eval(revisionJS, &rev1)
+	eval(xizangJS, &xz1)
+	eval(trendJS, &trend1)
+	eval(barCodesJS, &shown)
+	if reloaded {
+		t.Error("the page reloaded")
+	}
+	if rev1 < int(rev) {
+		t.Errorf("revision shown %d, want at least %d", rev1, rev)
+	}
+	if xz1.Rank == xz0.Rank || xz1.Value == xz0.Value {
+		t.Errorf("Xizang %+v before, %+v after: want a new rank and value", xz0, xz1)
+	}
+	if trend1 == trend0 {
+		t.Errorf("the trend's 2025Q2 total stayed %s", trend0)
+	}
+	if want := ranking(); !slices.Equal(shown, want) {
+		t.Errorf("ranking shown %v, ListIndex %v", shown, want)
+	}
+	shoot("after-ingest.png")
+
+	do(chromedp.Navigate(e.web.URL+"/province/440000"), chromedp.WaitVisible(chromedp.CSS("#province svg.ranking")))
+	shoot("province.png")
+}
