@@ -39,34 +39,11 @@ var kinds = map[string]estimator.ChipKind{
 // parseChips reads a chips.csv. Every row must make a catalog spec that
 // passes estimator.ChipSpec.Validate, and ids must be unique.
 func parseChips(r io.Reader) ([]estimator.ChipSpec, error) {
-	t, err := newTable(r, chipColumns)
-	if err != nil {
-		return nil, err
+	chips, err := parseRows(r, chipColumns, "chip", chipRow, func(c estimator.ChipSpec) string { return c.ID })
+	if err == nil && len(chips) == 0 {
+		err = &ParseError{Line: 1, Column: 1, Err: fmt.Errorf("no chips")}
 	}
-	var chips []estimator.ChipSpec
-	seen := map[string]bool{}
-	for {
-		ok, err := t.next()
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			break
-		}
-		c, err := chipRow(t)
-		if err != nil {
-			return nil, err
-		}
-		if seen[c.ID] {
-			return nil, t.errorf("id", "chip id %q is listed twice", c.ID)
-		}
-		seen[c.ID] = true
-		chips = append(chips, c)
-	}
-	if len(chips) == 0 {
-		return nil, &ParseError{Line: 1, Column: 1, Err: fmt.Errorf("no chips")}
-	}
-	return chips, nil
+	return chips, err
 }
 
 // chipRow converts the current row.

@@ -36,31 +36,7 @@ var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
 // parseSupercomputers reads a supercomputers.csv.
 func parseSupercomputers(r io.Reader) ([]Supercomputer, error) {
-	t, err := newTable(r, superColumns)
-	if err != nil {
-		return nil, err
-	}
-	var out []Supercomputer
-	seen := map[string]bool{}
-	for {
-		ok, err := t.next()
-		if err != nil {
-			return nil, err
-		}
-		if !ok {
-			break
-		}
-		s, err := superRow(t)
-		if err != nil {
-			return nil, err
-		}
-		if seen[s.ID] {
-			return nil, t.errorf("id", "supercomputer id %q is listed twice", s.ID)
-		}
-		seen[s.ID] = true
-		out = append(out, s)
-	}
-	return out, nil
+	return parseRows(r, superColumns, "supercomputer", superRow, func(s Supercomputer) string { return s.ID })
 }
 
 func superRow(t *table) (Supercomputer, error) {

@@ -97,3 +97,32 @@ func (t *table) readError(err error) error {
 	}
 	return &ParseError{Line: 1, Column: 1, Err: err}
 }
+
+// parseRows reads a catalog file: a row at a time through row, refusing an
+// id listed twice (what names the thing, e.g. "chip", goes in the message).
+func parseRows[T any](r io.Reader, header []string, what string, row func(*table) (T, error), id func(T) string) ([]T, error) {
+	t, err := newTable(r, header)
+	if err != nil {
+		return nil, err
+	}
+	var out []T
+	seen := map[string]bool{}
+	for {
+		ok, err := t.next()
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return out, nil
+		}
+		v, err := row(t)
+		if err != nil {
+			return nil, err
+		}
+		if seen[id(v)] {
+			return nil, t.errorf("id", "%s id %q is listed twice", what, id(v))
+		}
+		seen[id(v)] = true
+		out = append(out, v)
+	}
+}

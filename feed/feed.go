@@ -130,41 +130,43 @@ var csvColumns = []string{"record_id", "province", "year", "quarter", "class", "
 	"rpeak_fp64_flops", "decommissioned_year", "decommissioned_quarter", "note"}
 
 func readCSV(r io.Reader) ([]Shipment, error) {
+	var out []Shipment
+	err := eachCSVRow(r, csvColumns, []string{"record_id", "province", "year", "class", "units"},
+		func(line int, row []string, col map[string]int) error {
+			rec, err := csvRecord(row, col)
+			out = append(out, Shipment{Line: line, Record: rec})
+			return err
+		})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// eachCSVRow reads a feed's header (names from known, in any order and case,
+// every name of required present) and hands every row to fn with its line
+// number; an error from fn is reported at that line. Comment lines (#) are
+// skipped and rows may be ragged: missing trailing columns read as empty.
+func eachCSVRow(r io.Reader, known, required []string, fn func(line int, row []string, col map[string]int) error) error {
 	cr := csv.NewReader(r)
 	cr.Comment = '#'
 	cr.FieldsPerRecord = -1
-	header, err := cr.Read()
+	col, err := readHeader(cr, known, required)
 	if err != nil {
-		return nil, fmt.Errorf("read CSV header: %w", err)
+		return err
 	}
-	col := map[string]int{}
-	for i, h := range header {
-		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
-		if !contains(csvColumns, h) {
-			return nil, fmt.Errorf("line 1, column %d: unknown column %q (known: %s)", i+1, h, strings.Join(csvColumns, ", "))
-		}
-		col[h] = i
-	}
-	for _, need := range []string{"record_id", "province", "year", "class", "units"} {
-		if _, ok := col[need]; !ok {
-			return nil, fmt.Errorf("line 1: missing column %q", need)
-		}
-	}
-	var out []Shipment
 	for {
 		row, err := cr.Read()
 		if errors.Is(err, io.EOF) {
-			return out, nil
+			return nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read CSV: %w", err)
+			return fmt.Errorf("read CSV: %w", err)
 		}
 		line, _ := cr.FieldPos(0)
-		rec, err := csvRecord(row, col)
-		if err != nil {
-			return nil, fmt.Errorf("line %d, %w", line, err)
+		if err := fn(line, row, col); err != nil {
+			return fmt.Errorf("line %d, %w", line, err)
 		}
-		out = append(out, Shipment{Line: line, Record: rec})
 	}
 }
 

@@ -3,7 +3,6 @@ package feed
 import (
 	"bufio"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -70,29 +69,16 @@ func eachJSONLine(r io.Reader, fn func(n int, line []byte) error) error {
 var observationColumns = []string{"province", "year", "indicator", "value", "unit", "source"}
 
 func readObservationsCSV(r io.Reader) ([]ObservationLine, error) {
-	cr := csv.NewReader(r)
-	cr.Comment = '#'
-	cr.FieldsPerRecord = -1
-	col, err := readHeader(cr, observationColumns, observationColumns[:5])
+	var out []ObservationLine
+	err := eachCSVRow(r, observationColumns, observationColumns[:5], func(line int, row []string, col map[string]int) error {
+		o, err := csvObservation(row, col)
+		out = append(out, ObservationLine{Line: line, Observation: o})
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	var out []ObservationLine
-	for {
-		row, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read CSV: %w", err)
-		}
-		line, _ := cr.FieldPos(0)
-		o, err := csvObservation(row, col)
-		if err != nil {
-			return nil, fmt.Errorf("line %d, %w", line, err)
-		}
-		out = append(out, ObservationLine{Line: line, Observation: o})
-	}
+	return out, nil
 }
 
 // readHeader reads the header row: names from known, in any order and any
