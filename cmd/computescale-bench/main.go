@@ -33,6 +33,13 @@ type config struct {
 }
 
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == childFlag {
+		if err := runChild(os.Args[2]); err != nil {
+			fmt.Fprintln(os.Stderr, "computescale-bench child:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	var c config
 	flag.BoolVar(&c.short, "short", false, "a quick run with small sizes (CI)")
 	flag.StringVar(&c.only, "only", "", "comma-separated scenarios to run: ingest,query,stream,scale (default all)")

@@ -47,9 +47,6 @@ func newRig(path string, vendors int, cfg server.Config) (*rig, error) {
 		tokens.Add(vendorToken(i), server.Identity{Name: fmt.Sprintf("vendor-%d", i), Role: server.RoleVendor})
 	}
 	cfg.Store, cfg.Tokens, cfg.Logger = db, tokens, quietLogger()
-	if cfg.WatchBuffer == 0 {
-		cfg.WatchBuffer = 4096
-	}
 	srv, err := server.New(cfg)
 	if err != nil {
 		db.Close()
