@@ -35,7 +35,10 @@ type WatchServiceClient interface {
 	// "REVISION_COMPACTED", metadata "oldest_revision"). A subscriber that
 	// falls too far behind is cut off with RESOURCE_EXHAUSTED and ErrorInfo
 	// (reason "SUBSCRIBER_TOO_SLOW", metadata "last_sent_revision"); server
-	// shutdown ends streams with UNAVAILABLE.
+	// shutdown ends streams with UNAVAILABLE. The response header
+	// "computescale-watch-after" carries the revision the stream starts after,
+	// so that a watch "from now" that breaks before its first event can resume
+	// from that revision + 1 with no gap.
 	Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchResponse], error)
 }
 
@@ -79,7 +82,10 @@ type WatchServiceServer interface {
 	// "REVISION_COMPACTED", metadata "oldest_revision"). A subscriber that
 	// falls too far behind is cut off with RESOURCE_EXHAUSTED and ErrorInfo
 	// (reason "SUBSCRIBER_TOO_SLOW", metadata "last_sent_revision"); server
-	// shutdown ends streams with UNAVAILABLE.
+	// shutdown ends streams with UNAVAILABLE. The response header
+	// "computescale-watch-after" carries the revision the stream starts after,
+	// so that a watch "from now" that breaks before its first event can resume
+	// from that revision + 1 with no gap.
 	Watch(*WatchRequest, grpc.ServerStreamingServer[WatchResponse]) error
 	mustEmbedUnimplementedWatchServiceServer()
 }
