@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"sync"
@@ -160,4 +161,35 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Errorf("verify: %v %+v", err, rep)
 	}
 	t.Logf("%d acknowledged records survived the shutdown", len(acked))
+}
+
+// TestStartServerMetricsListenFails: a metrics address already in use fails
+// startup promptly, with the gRPC listener and the database released.
+func TestStartServerMetricsListenFails(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	db := filepath.Join(t.TempDir(), "m.db")
+	cfg := serveConfig{db: db, listen: "127.0.0.1:0", metricsListen: busy.Addr().String(), logFormat: "text", logLevel: "error",
+		shutdownGrace: time.Second, maxBatch: 1000, maxRecv: 32 << 20}
+	errc := make(chan error, 1)
+	go func() {
+		_, err := startServer(cfg, nil)
+		errc <- err
+	}()
+	select {
+	case err := <-errc:
+		if err == nil {
+			t.Fatal("startServer succeeded with its metrics address in use")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("startServer hung after the metrics listener failed")
+	}
+	s, err := store.Open(db, store.Options{Timeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("database still locked: %v", err)
+	}
+	s.Close()
 }

@@ -183,13 +183,13 @@ func startServer(cfg serveConfig, tokens *server.Tokens) (*serverMain, error) {
 	m := &serverMain{cfg: cfg, log: log, db: db, srv: srv, grpc: srv.GRPCServer(creds...), lis: lis, done: make(chan error, 1)}
 	if cfg.metricsListen != "" {
 		if err := m.serveMetrics(); err != nil {
-			m.Close()
+			m.abort()
 			return nil, err
 		}
 	}
 	if cfg.httpListen != "" {
 		if err := m.serveWeb(tokens); err != nil {
-			m.Close()
+			m.abort()
 			return nil, err
 		}
 	}
@@ -264,6 +264,15 @@ func (m *serverMain) reloadTokensOnHUP(tokens *server.Tokens) (stop func()) {
 		}
 	}()
 	return func() { signal.Stop(hup); close(done) }
+}
+
+// abort undoes a startServer that failed before grpc.Serve ran: Close would
+// wait for Serve to return, and GracefulStop closes only the listeners Serve
+// was given.
+func (m *serverMain) abort() {
+	m.done <- nil
+	m.lis.Close()
+	m.Close()
 }
 
 // Addr is the address actually listened on (useful with port 0).
