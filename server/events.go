@@ -63,7 +63,8 @@ type filter struct {
 	kinds     []pb.EventKind
 	provinces []string // GB/T codes
 	years     []int32
-	maxEvents int // 0 means maxEventsPerResponse
+	maxEvents int    // 0 means maxEventsPerResponse
+	key       string // equal for equal filters, so the hub filters once per distinct filter
 }
 
 func newFilter(req *pb.WatchRequest) (filter, error) {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -145,15 +146,25 @@ func (h *hub) drain() {
 	}
 }
 
+// publish offers one revision to every live watcher. Watchers with the same
+// filter (every dashboard uses the empty one) share the same responses: the
+// filtering runs once per distinct filter, and the messages are only read
+// from then on (protobuf messages may be marshalled concurrently).
 func (h *hub) publish(rev uint64, events []*pb.Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.last = rev
+	shared := map[string][]*pb.WatchResponse{}
 	for w := range h.subs {
 		if rev < w.from {
 			continue // it asked to start later (a start_revision ahead of the log)
 		}
-		for _, r := range w.filter.responses(rev, events) {
+		resps, ok := shared[w.filter.key]
+		if !ok {
+			resps = w.filter.responses(rev, events)
+			shared[w.filter.key] = resps
+		}
+		for _, r := range resps {
 			select {
 			case w.ch <- r:
 				continue
@@ -214,6 +225,7 @@ func (h *hub) caughtUp(w *watcher) (uint64, bool) {
 
 func (h *hub) newWatcher(f filter, from uint64) *watcher {
 	f.maxEvents = int(h.maxEvents.Load())
+	f.key = fmt.Sprint(f.kinds, f.provinces, f.years, f.maxEvents)
 	return &watcher{filter: f, from: from, ch: make(chan *pb.WatchResponse, h.bufSize), cut: make(chan struct{}), stop: make(chan struct{})}
 }
 
