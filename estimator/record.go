@@ -170,7 +170,11 @@ func contains(ss []string, s string) bool {
 // as an EInvalid error whose field paths are relative to the record.
 func (r *Record) Contributions(resolve ChipResolver) ([]Contribution, error) {
 	var vs []FieldViolation
-	perUnit := map[Series]float64{}
+	// Indexed by Series; set marks the series a component touched (even at
+	// zero), as a map would, without a map's allocation on the ingest path.
+	var perUnit [SeriesSuperOff + 1]float64
+	var set [SeriesSuperOff + 1]bool
+	add := func(s Series, v float64) { perUnit[s] += v; set[s] = true }
 	accelerators := 0
 	for i, c := range r.Components {
 		spec, ok := r.spec(c, resolve)
@@ -181,18 +185,18 @@ func (r *Record) Contributions(resolve ChipResolver) ([]Contribution, error) {
 		n := float64(c.Count)
 		switch {
 		case r.Class == ClassSuper:
-			perUnit[SeriesSuperOn] += n * spec.FLOPS(FP64)
+			add(SeriesSuperOn, n*spec.FLOPS(FP64))
 		case r.Class == ClassAI && spec.Kind.IsAccelerator():
 			accelerators++
-			perUnit[SeriesAI] += n * spec.FLOPS(FP16)
+			add(SeriesAI, n*spec.FLOPS(FP16))
 		case r.Class == ClassAI && spec.Kind == KindCPU:
-			perUnit[SeriesAIHost] += n * spec.FLOPS(FP32)
+			add(SeriesAIHost, n*spec.FLOPS(FP32))
 		case r.Class == ClassGeneral && spec.Kind == KindCPU:
-			perUnit[SeriesBasic] += n * spec.FLOPS(FP32)
+			add(SeriesBasic, n*spec.FLOPS(FP32))
 		}
 	}
 	if r.Class == ClassSuper && r.RpeakFP64 > 0 {
-		perUnit[SeriesSuperOn] = r.RpeakFP64
+		perUnit[SeriesSuperOn], set[SeriesSuperOn] = r.RpeakFP64, true
 	}
 	if len(vs) == 0 && r.Class == ClassAI && accelerators == 0 {
 		vs = append(vs, FieldViolation{"components", "an AI server needs at least one GPU, NPU or FPGA component"})
@@ -200,7 +204,7 @@ func (r *Record) Contributions(resolve ChipResolver) ([]Contribution, error) {
 	if err := Invalid("record refers to unknown chips", vs); err != nil {
 		return nil, err
 	}
-	main := map[ServerClass]Series{ClassGeneral: SeriesBasic, ClassAI: SeriesAI, ClassSuper: SeriesSuperOn}[r.Class]
+	main := mainSeries(r.Class)
 	if math.Round(perUnit[main]/1e6) < 1 {
 		// Below 1 MFLOPS a unit would round to nothing yet still count its
 		// units and the record: refuse it rather than store a phantom.
@@ -208,10 +212,10 @@ func (r *Record) Contributions(resolve ChipResolver) ([]Contribution, error) {
 	}
 	var out []Contribution
 	for _, s := range []Series{SeriesBasic, SeriesAI, SeriesAIHost, SeriesSuperOn} {
-		flops, ok := perUnit[s]
-		if !ok {
+		if !set[s] {
 			continue
 		}
+		flops := perUnit[s]
 		mf, ok := mulUnits(flops, r.Units)
 		if !ok {
 			return nil, Invalid("record overflows", []FieldViolation{{"units", "units × per-unit compute overflows the store's 64-bit MFLOPS total"}})
@@ -238,6 +242,17 @@ func (r *Record) spec(c Component, resolve ChipResolver) (ChipSpec, bool) {
 		return *c.Inline, true
 	}
 	return resolve(c.ChipID)
+}
+
+// mainSeries is the series a class's units and records are counted in.
+func mainSeries(c ServerClass) Series {
+	switch c {
+	case ClassAI:
+		return SeriesAI
+	case ClassSuper:
+		return SeriesSuperOn
+	}
+	return SeriesBasic
 }
 
 func mainPrecision(c ServerClass) Precision {
