@@ -31,13 +31,27 @@ func (s *Server) GetProvinceCompute(ctx context.Context, req *pb.GetProvinceComp
 	if err != nil {
 		return nil, s.toError(ctx, err)
 	}
-	cells, rev, err := s.store.ProvinceCells(prov.Code)
+	key := totalsKey{prov.Code, end}
+	if rev, err := s.store.Revision(); err == nil {
+		if t, ok := s.totals.get(key, rev); ok {
+			return &pb.GetProvinceComputeResponse{Totals: t}, nil
+		}
+	}
+	cells, factors, rev, err := s.store.CellsWithFactors(prov.Code)
 	if err != nil {
 		return nil, s.toError(ctx, err)
 	}
-	t := protoconv.TotalsToProto(estimator.Sum(cells, end, s.store.Factors()), rev)
+	t := protoconv.TotalsToProto(estimator.Sum(cells, end, factors), rev)
 	t.Province = protoconv.ProvinceToProto(prov)
+	s.totals.put(key, rev, t)
 	return &pb.GetProvinceComputeResponse{Totals: t}, nil
+}
+
+// totalsKey names one province's totals as of one period (province 0: the
+// nation).
+type totalsKey struct {
+	province uint32
+	end      estimator.Period
 }
 
 // GetNationalCompute sums every province's cells.
@@ -46,11 +60,19 @@ func (s *Server) GetNationalCompute(ctx context.Context, req *pb.GetNationalComp
 	if err != nil {
 		return nil, s.toError(ctx, err)
 	}
-	cells, rev, err := s.store.AllCells()
+	key := totalsKey{0, end}
+	if rev, err := s.store.Revision(); err == nil {
+		if t, ok := s.totals.get(key, rev); ok {
+			return &pb.GetNationalComputeResponse{Totals: t}, nil
+		}
+	}
+	cells, factors, rev, err := s.store.CellsWithFactors(0)
 	if err != nil {
 		return nil, s.toError(ctx, err)
 	}
-	return &pb.GetNationalComputeResponse{Totals: protoconv.TotalsToProto(estimator.Sum(cells, end, s.store.Factors()), rev)}, nil
+	t := protoconv.TotalsToProto(estimator.Sum(cells, end, factors), rev)
+	s.totals.put(key, rev, t)
+	return &pb.GetNationalComputeResponse{Totals: t}, nil
 }
 
 var orderKeys = map[string]func(*pb.ComputeTotals) float64{
@@ -97,11 +119,11 @@ func (s *Server) ListProvinceCompute(ctx context.Context, req *pb.ListProvinceCo
 		}
 		offset = tok.Offset
 	}
-	cells, rev, err := s.store.AllCells()
+	cells, factors, rev, err := s.store.CellsWithFactors(0)
 	if err != nil {
 		return nil, s.toError(ctx, err)
 	}
-	all := provinceTotals(cells, end, s.store.Factors(), rev)
+	all := provinceTotals(cells, end, factors, rev)
 	slices.SortStableFunc(all, func(a, b *pb.ComputeTotals) int {
 		c := 0
 		if key := orderKeys[field]; key != nil {

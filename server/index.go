@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"sync"
 
 	"github.com/computescale/computescale/estimator"
 	pb "github.com/computescale/computescale/proto/computescale/v1"
@@ -26,7 +25,7 @@ func (s *Server) scoresOf(year int32, version uint64) ([]estimator.ProvinceScore
 	key := scoreKey{year, version}
 	if rev, err := s.store.Revision(); err == nil {
 		if e, ok := s.scores.get(key, rev); ok {
-			return slices.Clone(e.scores), e.m, e.rev, nil
+			return slices.Clone(e.scores), e.m, rev, nil
 		}
 	}
 	in, m, weights, rev, err := s.store.ScoreInputs(int(year), version)
@@ -37,7 +36,7 @@ func (s *Server) scoresOf(year int32, version uint64) ([]estimator.ProvinceScore
 	if err != nil {
 		return nil, m, 0, fmt.Errorf("score %d with methodology %d: %w", year, m.Version, err)
 	}
-	s.scores.put(key, scoreEntry{rev: rev, m: m, scores: scores})
+	s.scores.put(key, rev, scoreEntry{m: m, scores: scores})
 	return slices.Clone(scores), m, rev, nil
 }
 
@@ -46,36 +45,16 @@ type scoreKey struct {
 	version uint64 // as asked: 0 is "current", which a revision change may move
 }
 
+// indexKey names one province's converted score.
+type indexKey struct {
+	province uint32
+	year     int32
+	version  uint64
+}
+
 type scoreEntry struct {
-	rev    uint64
 	m      estimator.Methodology
 	scores []estimator.ProvinceScore
-}
-
-// scoreCache holds the latest computed scores per key; an entry is valid only
-// at the revision it was computed at. It is small (years × versions asked),
-// and bounded anyway.
-type scoreCache struct {
-	mu sync.Mutex
-	m  map[scoreKey]scoreEntry
-}
-
-const maxScoreCache = 64
-
-func (c *scoreCache) get(k scoreKey, rev uint64) (scoreEntry, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.m[k]
-	return e, ok && e.rev == rev
-}
-
-func (c *scoreCache) put(k scoreKey, e scoreEntry) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= maxScoreCache {
-		c.m = map[scoreKey]scoreEntry{}
-	}
-	c.m[k] = e
 }
 
 // GetIndex returns one province's scores.
@@ -84,13 +63,21 @@ func (s *Server) GetIndex(ctx context.Context, req *pb.GetIndexRequest) (*pb.Get
 	if !ok {
 		return nil, s.toError(ctx, invalid("unknown province", estimator.FieldViolation{Field: "province", Description: fmt.Sprintf("unknown province %q", req.GetProvince())}))
 	}
+	key := indexKey{prov.Code, req.GetYear(), req.GetMethodologyVersion()}
+	if rev, err := s.store.Revision(); err == nil {
+		if sc, ok := s.indexes.get(key, rev); ok {
+			return &pb.GetIndexResponse{Score: sc}, nil
+		}
+	}
 	scores, m, rev, err := s.scoresOf(req.GetYear(), req.GetMethodologyVersion())
 	if err != nil {
 		return nil, s.toError(ctx, err)
 	}
 	for _, sc := range scores {
 		if sc.Province == prov.Code {
-			return &pb.GetIndexResponse{Score: protoconv.ScoreToProto(sc, m.Version, rev)}, nil
+			out := protoconv.ScoreToProto(sc, m.Version, rev)
+			s.indexes.put(key, rev, out)
+			return &pb.GetIndexResponse{Score: out}, nil
 		}
 	}
 	return nil, s.toError(ctx, estimator.Errorf(estimator.EInternal, "province %d missing from scores", prov.Code))

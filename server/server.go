@@ -77,7 +77,9 @@ type Server struct {
 	calls         *callerLimiters // RPCs per caller
 	records       *callerLimiters // ingested records per caller
 	metrics       *metrics
-	scores        scoreCache
+	scores        *revCache[scoreKey, scoreEntry]
+	totals        *revCache[totalsKey, *pb.ComputeTotals]
+	indexes       *revCache[indexKey, *pb.IndexScore]
 }
 
 // New returns a Server for cfg; Close stops what it starts.
@@ -87,6 +89,9 @@ func New(cfg Config) (*Server, error) {
 		maxBatch: cfg.MaxBatchRecords, maxRecv: cfg.MaxRecvMsgBytes, now: cfg.Now,
 		health: health.NewServer(), progressEvery: cfg.ProgressInterval, limits: cfg.Limits.withDefaults(),
 		draining: make(chan struct{}),
+		scores:   newRevCache[scoreKey, scoreEntry](64),
+		totals:   newRevCache[totalsKey, *pb.ComputeTotals](1024),
+		indexes:  newRevCache[indexKey, *pb.IndexScore](1024),
 	}
 	if s.tokens == nil {
 		s.tokens = NewTokens()

@@ -92,8 +92,27 @@ func (db *DB) AllCells() ([]estimator.Cell, uint64, error) {
 }
 
 func (db *DB) scanCells(prefix []byte) ([]estimator.Cell, uint64, error) {
+	cells, _, rev, err := db.scanCellsWithFactors(prefix)
+	return cells, rev, err
+}
+
+// CellsWithFactors returns one province's cells (all cells for province 0)
+// with the FP32-equivalent factors of the methodology that is current at the
+// same revision, all from one read transaction, so that totals computed from
+// them (and cached under that revision) never mix a new methodology's
+// revision with the old one's factors.
+func (db *DB) CellsWithFactors(province uint32) ([]estimator.Cell, estimator.Factors, uint64, error) {
+	var prefix []byte
+	if province != 0 {
+		prefix = provincePrefix(province)
+	}
+	return db.scanCellsWithFactors(prefix)
+}
+
+func (db *DB) scanCellsWithFactors(prefix []byte) ([]estimator.Cell, estimator.Factors, uint64, error) {
 	var (
 		cells []estimator.Cell
+		f     estimator.Factors
 		rev   uint64
 	)
 	err := db.bolt.View(func(tx *bbolt.Tx) error {
@@ -101,13 +120,18 @@ func (db *DB) scanCells(prefix []byte) ([]estimator.Cell, uint64, error) {
 		if rev, err = readRevision(tx); err != nil {
 			return err
 		}
+		s, err := db.scoringIn(tx)
+		if err != nil {
+			return err
+		}
+		f = s.m.Factors
 		cells, err = readCells(tx, prefix)
 		return err
 	})
 	if err != nil {
-		return nil, 0, err
+		return nil, f, 0, err
 	}
-	return cells, rev, nil
+	return cells, f, rev, nil
 }
 
 // readCells decodes the cells whose keys start with prefix (all for nil).

@@ -1,0 +1,41 @@
+package server
+
+import "sync"
+
+// revCache holds computed answers that are valid only at the store revision
+// they were computed at: a write moves the revision and so invalidates every
+// entry at once, with no bookkeeping on the commit path. Hot reads of an
+// unchanged store then cost one revision lookup. Values are shared between
+// callers and must be treated as read-only.
+type revCache[K comparable, V any] struct {
+	mu  sync.Mutex
+	max int
+	m   map[K]revEntry[V]
+}
+
+type revEntry[V any] struct {
+	rev uint64
+	v   V
+}
+
+func newRevCache[K comparable, V any](max int) *revCache[K, V] {
+	return &revCache[K, V]{max: max, m: map[K]revEntry[V]{}}
+}
+
+func (c *revCache[K, V]) get(k K, rev uint64) (V, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[k]
+	return e.v, ok && e.rev == rev
+}
+
+// put stores v; a full cache starts over rather than tracking recency, since
+// everything in it goes stale at the next write anyway.
+func (c *revCache[K, V]) put(k K, rev uint64, v V) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= c.max {
+		c.m = map[K]revEntry[V]{}
+	}
+	c.m[k] = revEntry[V]{rev: rev, v: v}
+}
