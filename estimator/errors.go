@@ -19,6 +19,9 @@ const (
 	EResourceExhausted  Code = "resource_exhausted"
 	EOutOfRange         Code = "out_of_range"
 	EInternal           Code = "internal"
+	// EUnavailable is a refusal for now that the same request may retry:
+	// the store is closing.
+	EUnavailable Code = "unavailable"
 )
 
 // FieldViolation names one bad field, by its path in the request

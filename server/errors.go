@@ -22,6 +22,7 @@ var codeOf = map[estimator.Code]codes.Code{
 	estimator.EFailedPrecondition: codes.FailedPrecondition,
 	estimator.EResourceExhausted:  codes.ResourceExhausted,
 	estimator.EOutOfRange:         codes.OutOfRange,
+	estimator.EUnavailable:        codes.Unavailable,
 }
 
 // toStatus is the one place that maps domain errors to gRPC statuses. Field

@@ -46,16 +46,26 @@ func (d cellDeltas) sortedKeys() []cellKey {
 // zero, and returns the changed cells with their new amounts. A delta of zero
 // (a replace that moved nothing) changes no cell and is not reported.
 func applyDeltas(tx *bbolt.Tx, d cellDeltas) ([]estimator.Cell, error) {
+	cells, err := planCells(tx, d)
+	if err != nil {
+		return nil, err
+	}
+	return writeCells(tx, cells)
+}
+
+// planCells reads the cells the deltas move and returns their new amounts,
+// in key order, writing nothing: an overflow (EResourceExhausted) is found
+// before any of a batch's writes, so a batch of a group can be refused alone.
+func planCells(tx *bbolt.Tx, d cellDeltas) ([]estimator.Cell, error) {
 	b := tx.Bucket(bucketCells)
-	var changed []estimator.Cell
+	var out []estimator.Cell
 	for _, k := range d.sortedKeys() {
 		delta := d[k]
 		if delta.IsZero() {
 			continue
 		}
-		key := append([]byte(nil), k[:]...)
 		var cur estimator.Amount
-		if v := b.Get(key); v != nil {
+		if v := b.Get(k[:]); v != nil {
 			var err error
 			if cur, err = decodeAmount(v); err != nil {
 				return nil, fmt.Errorf("store: cell %s: %w", k, err)
@@ -65,17 +75,29 @@ func applyDeltas(tx *bbolt.Tx, d cellDeltas) ([]estimator.Cell, error) {
 		if err != nil {
 			return nil, estimator.Errorf(estimator.EResourceExhausted, "cell %s would overflow 64 bits", k)
 		}
-		if next.IsZero() {
+		out = append(out, k.cell(next))
+	}
+	return out, nil
+}
+
+// writeCells stores planned cells, deleting those that became zero, and
+// returns them as the change log reports them.
+func writeCells(tx *bbolt.Tx, cells []estimator.Cell) ([]estimator.Cell, error) {
+	b := tx.Bucket(bucketCells)
+	for _, c := range cells {
+		k := makeCellKey(c.Province, c.Series, c.Period)
+		key := append([]byte(nil), k[:]...)
+		var err error
+		if c.Amount.IsZero() {
 			err = b.Delete(key)
 		} else {
-			err = b.Put(key, encodeAmount(next))
+			err = b.Put(key, encodeAmount(c.Amount))
 		}
 		if err != nil {
 			return nil, fmt.Errorf("store: write cell %s: %w", k, err)
 		}
-		changed = append(changed, k.cell(next))
 	}
-	return changed, nil
+	return cells, nil
 }
 
 // ProvinceCells returns every stored cell of one province, in series and

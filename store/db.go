@@ -50,6 +50,8 @@ type DB struct {
 	cur atomic.Pointer[scoring]
 	// onCommit is called after each committed write (OnCommit).
 	onCommit atomic.Pointer[func()]
+	// group commits shipment batches (group.go).
+	group *committer
 }
 
 // Open opens or creates the store at path, creates every bucket, stores the
@@ -91,6 +93,7 @@ func Open(path string, opts Options) (*DB, error) {
 		bdb.Close()
 		return nil, err
 	}
+	db.group = newCommitter(db)
 	return db, nil
 }
 
@@ -159,8 +162,12 @@ func createSchema(tx *bbolt.Tx, now time.Time) error {
 	return storeDefaultMethodology(tx, now)
 }
 
-// Close closes the file. Open transactions finish first.
-func (db *DB) Close() error { return db.bolt.Close() }
+// Close commits the shipment batches already submitted, refuses later ones
+// with EUnavailable, and closes the file. Open transactions finish first.
+func (db *DB) Close() error {
+	db.group.close()
+	return db.bolt.Close()
+}
 
 // Path returns the file the store was opened from.
 func (db *DB) Path() string { return db.path }

@@ -4,6 +4,8 @@ import (
 	"errors"
 
 	"go.etcd.io/bbolt"
+
+	"github.com/computescale/computescale/estimator"
 )
 
 // errRollback makes RecomputeYear's transaction roll back.
@@ -37,3 +39,12 @@ func (db *DB) RecomputeYear(year int) (int, error) {
 	}
 	return n, err
 }
+
+// NewPending makes a batch for CommitGroup without queueing it.
+func NewPending(vendor string, recs []estimator.Record, replace bool) *Pending {
+	return &Pending{vendor: vendor, recs: recs, replace: replace, done: make(chan struct{})}
+}
+
+// CommitGroup commits ps as one group, as the committer does with batches
+// that queued while it was busy, so that tests choose the group.
+func (db *DB) CommitGroup(ps ...*Pending) { db.commitGroup(ps) }

@@ -45,6 +45,17 @@ func (im *impact) addCells(cells []estimator.Cell) {
 	}
 }
 
+// merge adds what o covers.
+func (im *impact) merge(o impact) {
+	im.all = im.all || o.all
+	for y := range o.years {
+		im.addYear(y)
+	}
+	if o.from != 0 && (im.from == 0 || o.from < im.from) {
+		im.from = o.from
+	}
+}
+
 func (im *impact) covers(y int) bool {
 	return im.all || im.years[y] || im.from != 0 && y >= im.from
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"go.etcd.io/bbolt"
@@ -22,7 +23,8 @@ type IngestResult struct {
 }
 
 // IngestShipments stores a vendor's batch of records and adds their
-// contributions to the cells, all or nothing, in one transaction.
+// contributions to the cells, all or nothing, and returns once the batch is
+// durable. It is SubmitShipments followed by Wait.
 //
 // The records must have passed estimator.Record.Validate. Errors name fields
 // as "vendor" or "records[i]....":
@@ -35,48 +37,77 @@ type IngestResult struct {
 //
 // An identical resend changes nothing and keeps the revision. Otherwise the
 // batch gets one new revision and one change-log entry, and the scores of the
-// index years its cells count in are recomputed in the same transaction.
+// index years its cells count in are recomputed in the same transaction
+// (group.go: once for every batch committed with it).
 func (db *DB) IngestShipments(vendor string, recs []estimator.Record, replace bool) (IngestResult, error) {
+	return db.SubmitShipments(vendor, recs, replace).Wait()
+}
+
+// SubmitShipments queues a batch for the committer and returns at once.
+// Batches commit in the order they are submitted, so a caller may submit its
+// next batch before the previous one is durable and still see them applied
+// in order. recs must not change until Wait returns.
+func (db *DB) SubmitShipments(vendor string, recs []estimator.Record, replace bool) *Pending {
+	p := &Pending{vendor: vendor, recs: recs, replace: replace, done: make(chan struct{})}
 	if err := checkVendor(vendor); err != nil {
-		return IngestResult{}, err
+		p.finish(err)
+		return p
 	}
-	var res IngestResult
-	err := db.update(func(tx *bbolt.Tx) (bool, error) {
-		in, err := newIngest(tx, vendor, replace)
-		if err != nil {
-			return false, err
-		}
-		if err := in.all(recs); err != nil {
-			return false, err
-		}
-		res = in.res
-		if res.Created+res.Replaced == 0 {
-			return false, nil
-		}
-		cells, err := applyDeltas(tx, in.deltas)
-		if err != nil {
-			return false, err
-		}
-		return true, db.commitCells(tx, ChangeIngest, vendor, cells, &res.Revision, &res.ScoresChanged)
-	})
+	db.group.submit(p)
+	return p
+}
+
+// applyIngest checks p's batch against tx and, only if all of it passes,
+// writes it. rejected is the batch's own error, returned before anything was
+// written; err is a failure to write, which dooms the whole transaction.
+func (db *DB) applyIngest(tx *bbolt.Tx, p *Pending) (changed bool, rejected, err error) {
+	in, err := newIngest(tx, p.vendor, p.replace)
 	if err != nil {
-		return IngestResult{}, err
+		return false, err, nil
 	}
-	return res, nil
+	if err := in.check(p.recs); err != nil {
+		return false, err, nil
+	}
+	p.res = in.res
+	if in.res.Created+in.res.Replaced == 0 {
+		return false, nil, nil
+	}
+	cells, err := planCells(tx, in.deltas)
+	if err != nil {
+		p.res = IngestResult{}
+		return false, err, nil
+	}
+	if err := in.write(); err != nil {
+		return false, nil, err
+	}
+	if p.cells, err = writeCells(tx, cells); err != nil {
+		return false, nil, err
+	}
+	p.im.addCells(p.cells)
+	return true, nil, nil
 }
 
 // ingest is the state of one batch inside its transaction.
 type ingest struct {
+	tx       *bbolt.Tx
 	vendor   string
 	replace  bool
-	bucket   *bbolt.Bucket // records/<vendor>
-	refs     *bbolt.Bucket
+	bucket   *bbolt.Bucket // records/<vendor>; nil until the vendor has one
 	chips    *chipCache
 	deltas   cellDeltas
 	seen     map[string]int // record id -> index in the batch
+	plans    []planned
 	invalid  []estimator.FieldViolation
 	conflict []estimator.FieldViolation
 	res      IngestResult
+}
+
+// planned is a record that passed its checks and is to be written.
+type planned struct {
+	rec     *estimator.Record
+	content []byte
+	cs      []estimator.Contribution
+	prev    *estimator.Record // the record it replaces, if any
 }
 
 func newIngest(tx *bbolt.Tx, vendor string, replace bool) (*ingest, error) {
@@ -84,24 +115,21 @@ func newIngest(tx *bbolt.Tx, vendor string, replace bool) (*ingest, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Creating the bucket in a batch that later rolls back leaves no trace.
-	b, err := tx.Bucket(bucketRecords).CreateBucketIfNotExists([]byte(vendor))
-	if err != nil {
-		return nil, fmt.Errorf("store: vendor bucket %q: %w", vendor, err)
-	}
 	return &ingest{
-		vendor: vendor, replace: replace, bucket: b,
-		refs: tx.Bucket(bucketChipRefs), chips: newChipCache(tx),
-		deltas: cellDeltas{}, seen: map[string]int{},
+		tx: tx, vendor: vendor, replace: replace,
+		bucket: tx.Bucket(bucketRecords).Bucket([]byte(vendor)),
+		chips:  newChipCache(tx), deltas: cellDeltas{}, seen: map[string]int{},
 		res: IngestResult{Revision: rev},
 	}, nil
 }
 
-// all processes every record, then turns the collected violations into the
-// batch's one error. Only storage failures and overflow stop it early.
-func (in *ingest) all(recs []estimator.Record) error {
+// check looks at every record without writing anything, plans the writes and
+// sums the cell deltas, then turns the collected violations into the batch's
+// one error. Only a corrupt stored record or an overflow stops it early.
+func (in *ingest) check(recs []estimator.Record) error {
+	in.plans = make([]planned, 0, len(recs))
 	for i := range recs {
-		if err := in.record(i, &recs[i]); err != nil {
+		if err := in.checkRecord(i, &recs[i]); err != nil {
 			return err
 		}
 	}
@@ -118,8 +146,8 @@ func (in *ingest) all(recs []estimator.Record) error {
 	return nil
 }
 
-func (in *ingest) record(i int, r *estimator.Record) error {
-	prefix := fmt.Sprintf("records[%d].", i)
+func (in *ingest) checkRecord(i int, r *estimator.Record) error {
+	prefix := "records[" + strconv.Itoa(i) + "]."
 	if p := recordIDProblem(r.ID); p != "" {
 		in.violate(prefix, estimator.FieldViolation{Field: "record_id", Description: p})
 		return nil
@@ -134,8 +162,10 @@ func (in *ingest) record(i int, r *estimator.Record) error {
 	if err != nil {
 		return in.domainError(prefix, err)
 	}
-	key := []byte(r.ID)
-	old := in.bucket.Get(key)
+	var old []byte
+	if in.bucket != nil {
+		old = in.bucket.Get([]byte(r.ID))
+	}
 	if old != nil {
 		prevContent, _, err := splitRecordValue(old)
 		if err != nil {
@@ -158,45 +188,55 @@ func (in *ingest) record(i int, r *estimator.Record) error {
 	if len(in.invalid)+len(in.conflict) > 0 {
 		return nil // the batch will fail: only look for more violations
 	}
+	p := planned{rec: r, content: content, cs: cs}
 	if old != nil {
-		if err := in.unstore(r.ID, old); err != nil {
+		prev, prevCS, err := decodeRecordValue(old)
+		if err != nil {
+			return fmt.Errorf("store: record %s/%s: %w", in.vendor, r.ID, err)
+		}
+		if err := in.deltas.add(prev.Province, prevCS, -1); err != nil {
 			return err
 		}
+		p.prev = &prev
 		in.res.Replaced++
 	} else {
 		in.res.Created++
 	}
-	return in.store(i, r, content, cs)
-}
-
-// unstore takes a stored record's contributions out of the deltas and drops
-// its chip references, before a replacement is stored under its id.
-func (in *ingest) unstore(id string, old []byte) error {
-	prev, cs, err := decodeRecordValue(old)
-	if err != nil {
-		return fmt.Errorf("store: record %s/%s: %w", in.vendor, id, err)
-	}
-	if err := in.deltas.add(prev.Province, cs, -1); err != nil {
-		return err
-	}
-	return deleteChipRefs(in.refs, in.vendor, &prev)
-}
-
-func (in *ingest) store(i int, r *estimator.Record, content []byte, cs []estimator.Contribution) error {
 	if err := in.deltas.add(r.Province, cs, +1); err != nil {
 		return &estimator.Error{Code: estimator.EResourceExhausted, Message: "batch would overflow a cell",
-			Violations: []estimator.FieldViolation{{Field: fmt.Sprintf("records[%d].units", i), Description: err.Error()}}}
+			Violations: []estimator.FieldViolation{{Field: prefix + "units", Description: err.Error()}}}
 	}
-	v, err := encodeRecordValue(content, cs)
-	if err == nil {
-		err = in.bucket.Put([]byte(r.ID), v)
+	in.plans = append(in.plans, p)
+	return nil
+}
+
+// write stores the planned records and their chip references.
+func (in *ingest) write() error {
+	if in.bucket == nil {
+		b, err := in.tx.Bucket(bucketRecords).CreateBucketIfNotExists([]byte(in.vendor))
+		if err != nil {
+			return fmt.Errorf("store: vendor bucket %q: %w", in.vendor, err)
+		}
+		in.bucket = b
 	}
-	if err != nil {
-		return fmt.Errorf("store: write record %s/%s: %w", in.vendor, r.ID, err)
-	}
-	for _, chipID := range r.ChipIDs() {
-		if err := in.refs.Put(chipRefKey(chipID, in.vendor, r.ID), nil); err != nil {
-			return fmt.Errorf("store: write chipref: %w", err)
+	refs := in.tx.Bucket(bucketChipRefs)
+	for _, p := range in.plans {
+		if p.prev != nil {
+			if err := deleteChipRefs(refs, in.vendor, p.prev); err != nil {
+				return err
+			}
+		}
+		v, err := encodeRecordValue(p.content, p.cs)
+		if err == nil {
+			err = in.bucket.Put([]byte(p.rec.ID), v)
+		}
+		if err != nil {
+			return fmt.Errorf("store: write record %s/%s: %w", in.vendor, p.rec.ID, err)
+		}
+		for _, chipID := range p.rec.ChipIDs() {
+			if err := refs.Put(chipRefKey(chipID, in.vendor, p.rec.ID), nil); err != nil {
+				return fmt.Errorf("store: write chipref: %w", err)
+			}
 		}
 	}
 	return nil
