@@ -20,7 +20,7 @@ import (
 // IngestShipments answers each batch in order, after its commit is fsynced.
 func (s *Server) IngestShipments(stream pb.IngestService_IngestShipmentsServer) error {
 	id, _ := IdentityFrom(stream.Context())
-	return serveBatches(stream, s.draining, func(req *pb.IngestShipmentsRequest) *pb.IngestShipmentsResponse {
+	return serveBatches(stream, s.draining, func(req *pb.IngestShipmentsRequest) func() *pb.IngestShipmentsResponse {
 		return s.ingestBatch(stream.Context(), id.Name, req)
 	})
 }
@@ -31,15 +31,23 @@ type batchStream[Req, Resp any] interface {
 	Send(Resp) error
 }
 
-// serveBatches runs a batch stream: each request is answered, in order, once
-// handled (committed and fsynced, or rejected with its status inside the
-// response). A rejected batch does not end the stream; only the transport
-// does, or the server draining: then the batch being handled finishes and
-// its ack goes out, and the stream ends with Unavailable so that the client
-// resends what was not acknowledged, to this server later or to another.
-// Batches of one stream are handled one at a time, so acks can never
-// overtake each other.
-func serveBatches[Req, Resp any](stream batchStream[Req, Resp], draining <-chan struct{}, handle func(Req) Resp) error {
+// pipelineDepth is how many batches of one stream may be in hand at once:
+// checked and submitted to the store but not yet answered. More than one
+// lets a stream's next batch be decoded and checked while the previous one
+// commits, and lets the store commit a vendor's queued batches together;
+// the bound keeps a stream's memory at a few batches (the client's default
+// window is 4).
+const pipelineDepth = 4
+
+// serveBatches runs a batch stream. handle starts a batch (checks it and
+// submits it, in arrival order) and returns what waits for its answer;
+// answers go out in the same order, each once its batch is handled
+// (committed and fsynced, or rejected with its status inside the response).
+// A rejected batch does not end the stream; only the transport does, or the
+// server draining: then the batches in hand finish and their acks go out,
+// and the stream ends with Unavailable so that the client resends what was
+// not acknowledged, to this server later or to another.
+func serveBatches[Req, Resp any](stream batchStream[Req, Resp], draining <-chan struct{}, handle func(Req) func() Resp) error {
 	type received struct {
 		req Req
 		err error
@@ -62,39 +70,73 @@ func serveBatches[Req, Resp any](stream batchStream[Req, Resp], draining <-chan 
 			}
 		}
 	}()
+	// The sender answers in order; after a failed Send it still waits for
+	// every batch in hand, so that none is left running when the handler
+	// returns.
+	acks := make(chan func() Resp, pipelineDepth-1)
+	failed := make(chan struct{})
+	sent := make(chan error, 1)
+	go func() {
+		var err error
+		for wait := range acks {
+			resp := wait()
+			if err == nil {
+				if err = stream.Send(resp); err != nil {
+					close(failed)
+				}
+			}
+		}
+		sent <- err
+	}()
+	finish := func(err error) error {
+		close(acks)
+		if serr := <-sent; err == nil {
+			err = serr
+		}
+		return err
+	}
 	for {
 		var r received
 		select {
 		case <-draining:
-			return status.Error(codes.Unavailable, "server draining: resend unacknowledged batches")
+			return finish(status.Error(codes.Unavailable, "server draining: resend unacknowledged batches"))
+		case <-failed:
+			return finish(nil)
 		case r = <-in:
 		}
 		if errors.Is(r.err, io.EOF) {
-			return nil
+			return finish(nil)
 		}
 		if r.err != nil {
-			return r.err
+			return finish(r.err)
 		}
-		if err := stream.Send(handle(r.req)); err != nil {
-			return err
-		}
+		acks <- handle(r.req)
 	}
 }
 
-func (s *Server) ingestBatch(ctx context.Context, vendor string, req *pb.IngestShipmentsRequest) *pb.IngestShipmentsResponse {
+// ingestBatch checks a batch, takes its share of the caller's rate and
+// submits it to the store; the function it returns waits for the commit and
+// builds the answer.
+func (s *Server) ingestBatch(ctx context.Context, vendor string, req *pb.IngestShipmentsRequest) func() *pb.IngestShipmentsResponse {
 	resp := &pb.IngestShipmentsResponse{BatchId: req.GetBatchId()}
 	b := s.beginBatch(ctx, "records", vendor, len(req.GetRecords()))
 	recs, err := s.batchFromProto(req.GetRecords())
 	if err == nil {
 		err = b.wait()
 	}
+	var p *store.Pending
 	if err == nil {
-		var res store.IngestResult
-		res, err = s.store.IngestShipments(vendor, recs, req.GetReplace())
-		resp.Revision, resp.Created, resp.Replaced, resp.Unchanged = res.Revision, int32(res.Created), int32(res.Replaced), int32(res.Unchanged)
+		p = s.store.SubmitShipments(vendor, recs, req.GetReplace())
 	}
-	resp.Error, resp.Revision = b.end(err, req.GetBatchId(), resp.Revision)
-	return resp
+	return func() *pb.IngestShipmentsResponse {
+		if p != nil {
+			var res store.IngestResult
+			res, err = p.Wait()
+			resp.Revision, resp.Created, resp.Replaced, resp.Unchanged = res.Revision, int32(res.Created), int32(res.Replaced), int32(res.Unchanged)
+		}
+		resp.Error, resp.Revision = b.end(err, req.GetBatchId(), resp.Revision)
+		return resp
+	}
 }
 
 // batch is the bookkeeping every ingest batch shares: the caller's rate

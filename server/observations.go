@@ -13,8 +13,10 @@ import (
 // PutObservations takes statistics batches with the shipments' rules.
 func (s *Server) PutObservations(stream pb.IngestService_PutObservationsServer) error {
 	id, _ := IdentityFrom(stream.Context())
-	return serveBatches(stream, s.draining, func(req *pb.PutObservationsRequest) *pb.PutObservationsResponse {
-		return s.observationBatch(stream.Context(), id.Name, req)
+	return serveBatches(stream, s.draining, func(req *pb.PutObservationsRequest) func() *pb.PutObservationsResponse {
+		// Observation batches are small and rare: each commits on its own.
+		resp := s.observationBatch(stream.Context(), id.Name, req)
+		return func() *pb.PutObservationsResponse { return resp }
 	})
 }
 
