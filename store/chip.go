@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -127,32 +126,34 @@ func (db *DB) PutChip(spec estimator.ChipSpec) (PutChipResult, error) {
 // rederive recomputes the contributions of every record that refers to
 // chipID, whose new spec is already in tx, and moves the cells by the
 // difference. It returns how many records it rewrote and the changed cells.
+// It reads every record of the vendors that use the chip (chipref.go).
 func rederive(tx *bbolt.Tx, chipID string) (int, []estimator.Cell, error) {
-	refs, err := chipRefs(tx, chipID)
+	vendors, err := vendorsUsing(tx, chipID)
 	if err != nil {
 		return 0, nil, err
+	}
+	var refs []storedRecord
+	for _, vendor := range vendors {
+		rs, err := recordsUsing(tx, vendor, chipID)
+		if err != nil {
+			return 0, nil, err
+		}
+		refs = append(refs, rs...)
 	}
 	chips := newChipCache(tx)
 	deltas := cellDeltas{}
 	records := tx.Bucket(bucketRecords)
 	for _, ref := range refs {
 		vb := records.Bucket([]byte(ref.vendor))
-		var v []byte
-		if vb != nil {
-			v = vb.Get([]byte(ref.recordID))
-		}
-		if v == nil {
-			return 0, nil, fmt.Errorf("store: chipref %s/%s/%s names a missing record", chipID, ref.vendor, ref.recordID)
-		}
-		rec, old, err := decodeRecordValue(v)
+		rec, old, err := decodeRecordValue(ref.value)
 		if err != nil {
-			return 0, nil, fmt.Errorf("store: record %s/%s: %w", ref.vendor, ref.recordID, err)
+			return 0, nil, fmt.Errorf("store: record %s/%s: %w", ref.vendor, ref.id, err)
 		}
 		cs, err := chips.derive(&rec)
 		var de *estimator.Error
 		if errors.As(err, &de) && de.Code != estimator.EInternal {
 			return 0, nil, estimator.Errorf(estimator.EFailedPrecondition,
-				"chip %q cannot be replaced: record %s/%s would no longer derive: %v", chipID, ref.vendor, ref.recordID, err)
+				"chip %q cannot be replaced: record %s/%s would no longer derive: %v", chipID, ref.vendor, ref.id, err)
 		} else if err != nil {
 			return 0, nil, err
 		}
@@ -162,36 +163,17 @@ func rederive(tx *bbolt.Tx, chipID string) (int, []estimator.Cell, error) {
 		if err := deltas.add(rec.Province, cs, +1); err != nil {
 			return 0, nil, err
 		}
-		content, _, _ := splitRecordValue(v) // decodeRecordValue checked the framing
+		content, _, _ := splitRecordValue(ref.value) // decodeRecordValue checked the framing
 		nv, err := encodeRecordValue(content, cs)
 		if err == nil {
-			err = vb.Put([]byte(ref.recordID), nv)
+			err = vb.Put([]byte(ref.id), nv)
 		}
 		if err != nil {
-			return 0, nil, fmt.Errorf("store: rewrite record %s/%s: %w", ref.vendor, ref.recordID, err)
+			return 0, nil, fmt.Errorf("store: rewrite record %s/%s: %w", ref.vendor, ref.id, err)
 		}
 	}
 	cells, err := applyDeltas(tx, deltas)
 	return len(refs), cells, err
-}
-
-// recordRef names a stored record.
-type recordRef struct{ vendor, recordID string }
-
-// chipRefs lists the records that refer to chipID. It collects them all
-// before the caller writes, so no cursor is open across a change.
-func chipRefs(tx *bbolt.Tx, chipID string) ([]recordRef, error) {
-	prefix := append([]byte(chipID), 0)
-	var refs []recordRef
-	c := tx.Bucket(bucketChipRefs).Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		_, vendor, id, ok := splitChipRef(k)
-		if !ok {
-			return nil, fmt.Errorf("store: malformed chipref key %q", k)
-		}
-		refs = append(refs, recordRef{vendor, id})
-	}
-	return refs, nil
 }
 
 // Chip returns the catalog spec with the given id, or ENotFound.

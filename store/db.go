@@ -55,8 +55,8 @@ type DB struct {
 }
 
 // Open opens or creates the store at path, creates every bucket, stores the
-// default methodology as version 1 of a new file, and refuses a file written
-// with another schema version.
+// default methodology as version 1 of a new file, migrates a schema version 2
+// file to version 3, and refuses a file written with any other version.
 func Open(path string, opts Options) (*DB, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = defaultTimeout
@@ -116,11 +116,21 @@ func initSchema(bdb *bbolt.DB, path string, now func() time.Time) error {
 		if len(v) != 4 {
 			return fmt.Errorf("store: %s has no valid schema version", path)
 		}
-		if got := binary.BigEndian.Uint32(v); got != SchemaVersion {
-			return estimator.Errorf(estimator.EFailedPrecondition,
-				"store %s has schema version %d; this build reads version %d", path, got, SchemaVersion)
-		}
 		created := false
+		switch got := binary.BigEndian.Uint32(v); got {
+		case SchemaVersion:
+		case 2:
+			if err := migrateChipRefs(tx); err != nil {
+				return fmt.Errorf("store: migrate %s from schema version 2: %w", path, err)
+			}
+			if err := meta.Put(keySchema, binary.BigEndian.AppendUint32(nil, SchemaVersion)); err != nil {
+				return err
+			}
+			created = true
+		default:
+			return estimator.Errorf(estimator.EFailedPrecondition,
+				"store %s has schema version %d; this build reads version %d (and migrates 2)", path, got, SchemaVersion)
+		}
 		for _, name := range allBuckets {
 			if tx.Bucket(name) == nil {
 				if _, err := tx.CreateBucket(name); err != nil {

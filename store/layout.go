@@ -9,9 +9,11 @@ import (
 	"github.com/computescale/computescale/estimator"
 )
 
-// Layout of the bbolt file, schema version 2.
+// Layout of the bbolt file, schema version 3.
 //
-// Version 2 added observations, obsyears, methodologies and scores, the meta
+// Version 3 replaced the chiprefs keys (one per chip and record) by one count
+// per chip and vendor (chipref.go says why); Open migrates a version 2 file
+// in place, in one transaction. Version 2 added observations, obsyears, methodologies and scores, the meta
 // key "methodology", and version 2 of the change value. The project was
 // unreleased when it did, so there is no migration: Open refuses a version 1
 // file like any other version, and such a file is rebuilt by re-ingesting.
@@ -23,12 +25,12 @@ import (
 //
 //	bucket              key                               value
 //	------------------  --------------------------------  -------------------------------
-//	meta                "schema"                          uint32 schema version (2)
+//	meta                "schema"                          uint32 schema version (3)
 //	meta                "revision"                        uint64 last committed revision
 //	meta                "methodology"                     uint64 current methodology version
 //	chips               chip id                           JSON chipDoc (chip.go)
 //	records/<vendor>    record id                         record value (below)
-//	chiprefs            chip id 0x00 vendor 0x00 rec id   empty
+//	chiprefs            chip id 0x00 vendor               uint64 records referring
 //	cells               cell key (8 bytes)                amount (24 bytes)
 //	changes             revision uint64                   change value (below)
 //	observations        year uint16 | province uint32 |   observation value (below)
@@ -74,10 +76,11 @@ import (
 // are when it is replaced or retracted. A later encoding version must
 // re-encode old content before comparing.
 //
-// chiprefs: one empty-valued key per (catalog chip, record) reference, so that
-// replacing a chip's spec finds the records to re-derive by a prefix scan on
-// "chip id 0x00" instead of scanning every record. Chip ids, vendors and
-// record ids never contain 0x00, so the key splits unambiguously.
+// chiprefs: how many of a vendor's records refer to a catalog chip (a record
+// listing a chip twice counts once), with no key for none, so that replacing
+// a chip's spec re-derives only the records of the vendors a prefix scan on
+// "chip id 0x00" names instead of every record. Chip ids and vendors never
+// contain 0x00, so the key splits unambiguously.
 //
 // cells: the key is province uint32 | series uint8 | year uint16 | quarter
 // uint8, so one province's cells are one prefix range, in series and period
@@ -138,7 +141,7 @@ import (
 // recomputed score is compared with the stored one byte for byte.
 
 // SchemaVersion is the layout version this package reads and writes.
-const SchemaVersion uint32 = 2
+const SchemaVersion uint32 = 3
 
 // Bucket names and meta keys.
 var (
@@ -222,21 +225,20 @@ func decodeAmount(b []byte) (estimator.Amount, error) {
 
 func revisionKey(rev uint64) []byte { return binary.BigEndian.AppendUint64(nil, rev) }
 
-// chipRefKey is chip id 0x00 vendor 0x00 record id.
-func chipRefKey(chipID, vendor, recordID string) []byte {
-	k := make([]byte, 0, len(chipID)+len(vendor)+len(recordID)+2)
+// chipRefKey is chip id 0x00 vendor.
+func chipRefKey(chipID, vendor string) []byte {
+	k := make([]byte, 0, len(chipID)+len(vendor)+1)
 	k = append(append(k, chipID...), 0)
-	k = append(append(k, vendor...), 0)
-	return append(k, recordID...)
+	return append(k, vendor...)
 }
 
 // splitChipRef parses a chiprefs key; ok is false for a malformed one.
-func splitChipRef(k []byte) (chipID, vendor, recordID string, ok bool) {
-	parts := bytes.SplitN(k, []byte{0}, 3)
-	if len(parts) != 3 {
-		return "", "", "", false
+func splitChipRef(k []byte) (chipID, vendor string, ok bool) {
+	c, v, found := bytes.Cut(k, []byte{0})
+	if !found || len(c) == 0 || len(v) == 0 {
+		return "", "", false
 	}
-	return string(parts[0]), string(parts[1]), string(parts[2]), true
+	return string(c), string(v), true
 }
 
 // checkVendor enforces what the layout needs of a vendor: a non-empty bucket

@@ -44,8 +44,8 @@ func TestOpen(t *testing.T) {
 		db.Close()
 		_, err = store.Open(path, store.Options{})
 		e := wantError(t, err, estimator.EFailedPrecondition)
-		if !strings.Contains(e.Message, "version 7") || !strings.Contains(e.Message, "version 2") {
-			t.Errorf("error %q should name both versions, 7 and 2", e.Message)
+		if !strings.Contains(e.Message, "version 7") || !strings.Contains(e.Message, "version 3") {
+			t.Errorf("error %q should name both versions, 7 and 3", e.Message)
 		}
 	})
 	t.Run("ErrLocked", func(t *testing.T) {

@@ -35,7 +35,7 @@ func (db *DB) Retract(vendor string, ids []string, allowMissing bool) (RetractRe
 		if res.Revision, err = readRevision(tx); err != nil {
 			return false, err
 		}
-		found, deltas, err := collectRetractions(tx, vendor, ids, &res)
+		found, deltas, refs, err := collectRetractions(tx, vendor, ids, &res)
 		if err != nil {
 			return false, err
 		}
@@ -51,6 +51,9 @@ func (db *DB) Retract(vendor string, ids []string, allowMissing bool) (RetractRe
 				return false, fmt.Errorf("store: delete record %s/%s: %w", vendor, id, err)
 			}
 		}
+		if err := refs.apply(tx); err != nil {
+			return false, err
+		}
 		cells, err := applyDeltas(tx, deltas)
 		if err != nil {
 			return false, err
@@ -64,12 +67,12 @@ func (db *DB) Retract(vendor string, ids []string, allowMissing bool) (RetractRe
 	return res, nil
 }
 
-// collectRetractions looks every id up, sums what the found records
-// contributed (to be subtracted) and drops their chip references. It deletes
-// no record itself: the caller does, once every id has been looked up.
-func collectRetractions(tx *bbolt.Tx, vendor string, ids []string, res *RetractResult) ([]string, cellDeltas, error) {
+// collectRetractions looks every id up and sums what the found records
+// contributed to cells and chip references (to be subtracted). It writes
+// nothing: the caller does, once every id has been looked up.
+func collectRetractions(tx *bbolt.Tx, vendor string, ids []string, res *RetractResult) ([]string, cellDeltas, refCounts, error) {
 	vb := tx.Bucket(bucketRecords).Bucket([]byte(vendor))
-	refs := tx.Bucket(bucketChipRefs)
+	refs := refCounts{}
 	deltas := cellDeltas{}
 	seen := make(map[string]bool, len(ids))
 	var found []string
@@ -88,17 +91,15 @@ func collectRetractions(tx *bbolt.Tx, vendor string, ids []string, res *RetractR
 		}
 		rec, cs, err := decodeRecordValue(v)
 		if err != nil {
-			return nil, nil, fmt.Errorf("store: record %s/%s: %w", vendor, id, err)
+			return nil, nil, nil, fmt.Errorf("store: record %s/%s: %w", vendor, id, err)
 		}
 		if err := deltas.add(rec.Province, cs, -1); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		if err := deleteChipRefs(refs, vendor, &rec); err != nil {
-			return nil, nil, err
-		}
+		refs.add(vendor, &rec, -1)
 		found = append(found, id)
 	}
-	return found, deltas, nil
+	return found, deltas, refs, nil
 }
 
 // notFound names the missing ids: the first few in the message, all of them

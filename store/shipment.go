@@ -219,12 +219,10 @@ func (in *ingest) write() error {
 		}
 		in.bucket = b
 	}
-	refs := in.tx.Bucket(bucketChipRefs)
+	refs := refCounts{}
 	for _, p := range in.plans {
 		if p.prev != nil {
-			if err := deleteChipRefs(refs, in.vendor, p.prev); err != nil {
-				return err
-			}
+			refs.add(in.vendor, p.prev, -1)
 		}
 		v, err := encodeRecordValue(p.content, p.cs)
 		if err == nil {
@@ -233,13 +231,9 @@ func (in *ingest) write() error {
 		if err != nil {
 			return fmt.Errorf("store: write record %s/%s: %w", in.vendor, p.rec.ID, err)
 		}
-		for _, chipID := range p.rec.ChipIDs() {
-			if err := refs.Put(chipRefKey(chipID, in.vendor, p.rec.ID), nil); err != nil {
-				return fmt.Errorf("store: write chipref: %w", err)
-			}
-		}
+		refs.add(in.vendor, p.rec, +1)
 	}
-	return nil
+	return refs.apply(in.tx)
 }
 
 // domainError files an EInvalid error's violations under prefix and returns
@@ -262,13 +256,4 @@ func (in *ingest) violate(prefix string, vs ...estimator.FieldViolation) {
 		v.Field = strings.TrimSuffix(v.Field, ".")
 		in.invalid = append(in.invalid, v)
 	}
-}
-
-func deleteChipRefs(refs *bbolt.Bucket, vendor string, r *estimator.Record) error {
-	for _, chipID := range r.ChipIDs() {
-		if err := refs.Delete(chipRefKey(chipID, vendor, r.ID)); err != nil {
-			return fmt.Errorf("store: delete chipref: %w", err)
-		}
-	}
-	return nil
 }

@@ -37,7 +37,7 @@ func (db *DB) Verify() (VerifyReport, error) {
 	err := db.bolt.View(func(tx *bbolt.Tx) error {
 		rep = VerifyReport{}
 		v := &verifier{tx: tx, rep: &rep, chips: newChipCache(tx),
-			stored: cellDeltas{}, derived: cellDeltas{}, refs: map[string]bool{}}
+			stored: cellDeltas{}, derived: cellDeltas{}, refs: map[string]uint64{}}
 		if err := v.records(); err != nil {
 			return err
 		}
@@ -80,9 +80,9 @@ type verifier struct {
 	tx      *bbolt.Tx
 	rep     *VerifyReport
 	chips   *chipCache
-	stored  cellDeltas      // cells as the stored contributions add up
-	derived cellDeltas      // cells as re-derived contributions add up
-	refs    map[string]bool // chiprefs keys the records imply
+	stored  cellDeltas        // cells as the stored contributions add up
+	derived cellDeltas        // cells as re-derived contributions add up
+	refs    map[string]uint64 // chipref counts the records imply
 }
 
 func (v *verifier) mismatch(format string, args ...any) {
@@ -110,7 +110,7 @@ func (v *verifier) record(vendor, id string, val []byte) {
 		v.mismatch("record %s: stored under another id than its own %q", name, rec.ID)
 	}
 	for _, chipID := range rec.ChipIDs() {
-		v.refs[string(chipRefKey(chipID, vendor, id))] = true
+		v.refs[string(chipRefKey(chipID, vendor))]++
 	}
 	if err := v.stored.add(rec.Province, stored, +1); err != nil {
 		v.mismatch("record %s: stored contributions overflow: %v", name, err)
@@ -128,19 +128,21 @@ func (v *verifier) record(vendor, id string, val []byte) {
 	}
 }
 
-// chipRefs compares the chiprefs bucket with the references records imply.
+// chipRefs compares the chiprefs counts with the references records imply.
 func (v *verifier) chipRefs() {
-	_ = v.tx.Bucket(bucketChipRefs).ForEach(func(k, _ []byte) error {
-		if !v.refs[string(k)] {
-			chip, vendor, id, _ := splitChipRef(k)
-			v.mismatch("chipref %s -> %s/%s: no such record refers to the chip", chip, vendor, id)
+	_ = v.tx.Bucket(bucketChipRefs).ForEach(func(k, val []byte) error {
+		chip, vendor, _ := splitChipRef(k)
+		if len(val) != 8 {
+			v.mismatch("chipref %s/%s: value of %d bytes, want 8", chip, vendor, len(val))
+		} else if got, want := binary.BigEndian.Uint64(val), v.refs[string(k)]; got != want {
+			v.mismatch("chipref %s/%s: counts %d records, the records say %d", chip, vendor, got, want)
 		}
 		delete(v.refs, string(k))
 		return nil
 	})
 	for _, k := range slices.Sorted(maps.Keys(v.refs)) {
-		chip, vendor, id, _ := splitChipRef([]byte(k))
-		v.mismatch("record %s/%s: chipref for chip %s is missing", vendor, id, chip)
+		chip, vendor, _ := splitChipRef([]byte(k))
+		v.mismatch("chipref %s/%s: missing, the records say %d", chip, vendor, v.refs[k])
 	}
 }
 
