@@ -42,7 +42,7 @@ func (db *DB) RecomputeYear(year int) (int, error) {
 
 // NewPending makes a batch for CommitGroup without queueing it.
 func NewPending(vendor string, recs []estimator.Record, replace bool) *Pending {
-	return &Pending{vendor: vendor, recs: recs, replace: replace, done: make(chan struct{})}
+	return &Pending{vendor: vendor, recs: recs, replace: replace, prepared: prepare(recs), done: make(chan struct{})}
 }
 
 // CommitGroup commits ps as one group, as the committer does with batches

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"go.etcd.io/bbolt"
 
@@ -47,9 +48,10 @@ var errClosed = estimator.Errorf(estimator.EUnavailable, "store is closing")
 // Pending is a submitted shipment batch; Wait returns its outcome once the
 // group it joined has committed (and fsynced) or failed.
 type Pending struct {
-	vendor  string
-	recs    []estimator.Record
-	replace bool
+	vendor   string
+	recs     []estimator.Record
+	replace  bool
+	prepared []prepared // per record, encoded by the submitter
 
 	done  chan struct{}
 	res   IngestResult
@@ -62,6 +64,28 @@ type Pending struct {
 func (p *Pending) Wait() (IngestResult, error) {
 	<-p.done
 	return p.res, p.err
+}
+
+// prepared is what can be done for a record before its transaction, on the
+// submitter's goroutine rather than the committer's: its key and its value
+// up to the contributions, which need the catalog as of the transaction.
+type prepared struct {
+	key   []byte
+	value []byte // framed content (encodeFramedContent)
+	err   error
+}
+
+// contributionRoom is how many contributions a prepared value has room for
+// without a copy: a record's series times one or four quarters covers most.
+const contributionRoom = 8
+
+func prepare(recs []estimator.Record) []prepared {
+	out := make([]prepared, len(recs))
+	for i := range recs {
+		out[i].key = []byte(recs[i].ID)
+		out[i].value, out[i].err = encodeFramedContent(&recs[i], contributionRoom)
+	}
+	return out
 }
 
 func (p *Pending) finish(err error) {
@@ -81,6 +105,15 @@ type committer struct {
 	closed  bool
 	wake    chan struct{} // capacity 1: "the queue may have work"
 	stopped chan struct{} // closed when the goroutine has exited
+
+	groups, batches atomic.Uint64 // committed so far, for GroupStats
+}
+
+// GroupStats returns how many shipment groups and batches have been through
+// the committer since Open; batches/groups is the mean group size, which
+// says how much fsync and scoring the grouping saved.
+func (db *DB) GroupStats() (groups, batches uint64) {
+	return db.group.groups.Load(), db.group.batches.Load()
 }
 
 func newCommitter(db *DB) *committer {
@@ -124,6 +157,8 @@ func (c *committer) run() {
 			group, last := c.take()
 			if len(group) > 0 {
 				c.db.commitGroup(group)
+				c.groups.Add(1)
+				c.batches.Add(uint64(len(group)))
 			}
 			if last {
 				return

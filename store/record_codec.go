@@ -23,6 +23,25 @@ const contributionLen = 1 + 3 + 3*8
 // equal bytes, which is how an identical resend is recognised.
 func encodeContent(r *estimator.Record) ([]byte, error) {
 	e := &encoder{buf: make([]byte, 0, 64+48*len(r.Components))}
+	if err := encodeContentTo(e, r); err != nil {
+		return nil, err
+	}
+	return e.buf, nil
+}
+
+// encodeFramedContent is framedContent(encodeContent(r), room) in one
+// allocation: the ingest path encodes every record of every batch.
+func encodeFramedContent(r *estimator.Record, room int) ([]byte, error) {
+	e := &encoder{buf: make([]byte, 5, 5+64+48*len(r.Components)+2+contributionLen*room)}
+	e.buf[0] = recordVersion
+	if err := encodeContentTo(e, r); err != nil {
+		return nil, err
+	}
+	binary.BigEndian.PutUint32(e.buf[1:5], uint32(len(e.buf)-5))
+	return e.buf, nil
+}
+
+func encodeContentTo(e *encoder, r *estimator.Record) error {
 	e.str(r.ID)
 	e.u32(r.Province)
 	e.period(r.Period)
@@ -43,9 +62,9 @@ func encodeContent(r *estimator.Record) ([]byte, error) {
 		}
 	}
 	if e.err != nil {
-		return nil, estimator.Invalid("record cannot be stored", []estimator.FieldViolation{{Description: e.err.Error()}})
+		return estimator.Invalid("record cannot be stored", []estimator.FieldViolation{{Description: e.err.Error()}})
 	}
-	return e.buf, nil
+	return nil
 }
 
 func encodeSpec(e *encoder, s *estimator.ChipSpec) {
@@ -68,10 +87,21 @@ func encodeSpec(e *encoder, s *estimator.ChipSpec) {
 // always returns a fresh slice: bbolt keeps a reference to a Put value until
 // the transaction ends, so values are never reused buffers.
 func encodeRecordValue(content []byte, cs []estimator.Contribution) ([]byte, error) {
-	e := &encoder{buf: make([]byte, 0, 1+4+len(content)+2+contributionLen*len(cs))}
-	e.u8(recordVersion)
-	e.u32(uint32(len(content)))
-	e.buf = append(e.buf, content...)
+	return appendContributions(framedContent(content, len(cs)), cs)
+}
+
+// framedContent starts a record value with content, with room for n
+// contributions to be appended without copying.
+func framedContent(content []byte, n int) []byte {
+	buf := make([]byte, 0, 1+4+len(content)+2+contributionLen*n)
+	buf = append(buf, recordVersion)
+	buf = binary.BigEndian.AppendUint32(buf, uint32(len(content)))
+	return append(buf, content...)
+}
+
+// appendContributions ends a record value that framedContent started.
+func appendContributions(buf []byte, cs []estimator.Contribution) ([]byte, error) {
+	e := &encoder{buf: buf}
 	e.count(len(cs), 2)
 	for _, c := range cs {
 		e.u8(uint8(c.Series))

@@ -53,6 +53,7 @@ func (db *DB) SubmitShipments(vendor string, recs []estimator.Record, replace bo
 		p.finish(err)
 		return p
 	}
+	p.prepared = prepare(recs)
 	db.group.submit(p)
 	return p
 }
@@ -65,7 +66,7 @@ func (db *DB) applyIngest(tx *bbolt.Tx, p *Pending) (changed bool, rejected, err
 	if err != nil {
 		return false, err, nil
 	}
-	if err := in.check(p.recs); err != nil {
+	if err := in.check(p.recs, p.prepared); err != nil {
 		return false, err, nil
 	}
 	p.res = in.res
@@ -104,10 +105,11 @@ type ingest struct {
 
 // planned is a record that passed its checks and is to be written.
 type planned struct {
-	rec     *estimator.Record
-	content []byte
-	cs      []estimator.Contribution
-	prev    *estimator.Record // the record it replaces, if any
+	rec   *estimator.Record
+	key   []byte
+	value []byte // framed content; write appends the contributions
+	cs    []estimator.Contribution
+	prev  *estimator.Record // the record it replaces, if any
 }
 
 func newIngest(tx *bbolt.Tx, vendor string, replace bool) (*ingest, error) {
@@ -126,10 +128,10 @@ func newIngest(tx *bbolt.Tx, vendor string, replace bool) (*ingest, error) {
 // check looks at every record without writing anything, plans the writes and
 // sums the cell deltas, then turns the collected violations into the batch's
 // one error. Only a corrupt stored record or an overflow stops it early.
-func (in *ingest) check(recs []estimator.Record) error {
+func (in *ingest) check(recs []estimator.Record, prep []prepared) error {
 	in.plans = make([]planned, 0, len(recs))
 	for i := range recs {
-		if err := in.checkRecord(i, &recs[i]); err != nil {
+		if err := in.checkRecord(i, &recs[i], &prep[i]); err != nil {
 			return err
 		}
 	}
@@ -146,7 +148,7 @@ func (in *ingest) check(recs []estimator.Record) error {
 	return nil
 }
 
-func (in *ingest) checkRecord(i int, r *estimator.Record) error {
+func (in *ingest) checkRecord(i int, r *estimator.Record, pr *prepared) error {
 	prefix := "records[" + strconv.Itoa(i) + "]."
 	if p := recordIDProblem(r.ID); p != "" {
 		in.violate(prefix, estimator.FieldViolation{Field: "record_id", Description: p})
@@ -158,13 +160,13 @@ func (in *ingest) checkRecord(i int, r *estimator.Record) error {
 		return nil
 	}
 	in.seen[r.ID] = i
-	content, err := encodeContent(r)
-	if err != nil {
-		return in.domainError(prefix, err)
+	if pr.err != nil {
+		return in.domainError(prefix, pr.err)
 	}
+	content := pr.value[5:]
 	var old []byte
 	if in.bucket != nil {
-		old = in.bucket.Get([]byte(r.ID))
+		old = in.bucket.Get(pr.key)
 	}
 	if old != nil {
 		prevContent, _, err := splitRecordValue(old)
@@ -188,7 +190,7 @@ func (in *ingest) checkRecord(i int, r *estimator.Record) error {
 	if len(in.invalid)+len(in.conflict) > 0 {
 		return nil // the batch will fail: only look for more violations
 	}
-	p := planned{rec: r, content: content, cs: cs}
+	p := planned{rec: r, key: pr.key, value: pr.value, cs: cs}
 	if old != nil {
 		prev, prevCS, err := decodeRecordValue(old)
 		if err != nil {
@@ -224,9 +226,9 @@ func (in *ingest) write() error {
 		if p.prev != nil {
 			refs.add(in.vendor, p.prev, -1)
 		}
-		v, err := encodeRecordValue(p.content, p.cs)
+		v, err := appendContributions(p.value, p.cs)
 		if err == nil {
-			err = in.bucket.Put([]byte(p.rec.ID), v)
+			err = in.bucket.Put(p.key, v)
 		}
 		if err != nil {
 			return fmt.Errorf("store: write record %s/%s: %w", in.vendor, p.rec.ID, err)

@@ -22,8 +22,8 @@ func bgctx() context.Context { return context.Background() }
 // transactions, from as many goroutines as there are vendors.
 func benchIngest(ctx context.Context, c config) ([]row, error) {
 	var rows []row
-	for _, vendors := range []int{1, 4} {
-		for _, batch := range []int{100, 1000, 10_000} {
+	for _, vendors := range c.ingestVendors {
+		for _, batch := range c.ingestBatches {
 			n := max(c.ingestN, batch*vendors*2)
 			got, err := ingestThroughServer(ctx, c, vendors, batch, n)
 			if err != nil {

@@ -19,6 +19,7 @@ import (
 	"os/signal"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -29,6 +30,8 @@ type config struct {
 	dir       string
 	scale     int // P4 records
 	ingestN   int // P1 records per scenario
+	// P1 shapes to run; the defaults are the issue's.
+	ingestBatches, ingestVendors []int
 	queryTime time.Duration
 }
 
@@ -46,7 +49,18 @@ func main() {
 	flag.StringVar(&c.dir, "dir", "", "folder for the databases (default: a temporary folder, removed after)")
 	flag.IntVar(&c.scale, "scale-records", 10_000_000, "records in the P4 database")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
+	ingestN := flag.Int("ingest-records", 0, "records per P1 scenario (default 300,000; 6,000 with -short)")
+	batches := flag.String("ingest-batches", "100,1000,10000", "P1 batch sizes")
+	vendors := flag.String("ingest-vendors", "1,4", "P1 concurrent vendors")
 	flag.Parse()
+	var err error
+	if c.ingestBatches, err = intList(*batches); err == nil {
+		c.ingestVendors, err = intList(*vendors)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "computescale-bench:", err)
+		os.Exit(2)
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -56,9 +70,12 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	c.ingestN, c.queryTime = 60_000, 5*time.Second
+	c.ingestN, c.queryTime = 300_000, 5*time.Second
 	if c.short {
 		c.scale, c.ingestN, c.queryTime = 20_000, 6_000, 500*time.Millisecond
+	}
+	if *ingestN > 0 {
+		c.ingestN = *ingestN
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -132,6 +149,19 @@ func cpuModel() string {
 		}
 	}
 	return "unknown CPU"
+}
+
+// intList parses "1,4" into its numbers.
+func intList(s string) ([]int, error) {
+	var out []int
+	for f := range strings.SplitSeq(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q is not a list of positive numbers", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 func yes(ok bool) string {
