@@ -46,7 +46,7 @@ type hub struct {
 type watcher struct {
 	filter filter
 	from   uint64 // first revision it asked for; earlier ones are not its own
-	ch     chan *pb.WatchResponse
+	ch     chan *encodedResponse
 	// cut is closed when the hub dropped the watcher: for being slow, or
 	// (with cutErr set first) because history it still needed was compacted
 	// before the hub could publish it.
@@ -148,20 +148,22 @@ func (h *hub) drain() {
 
 // publish offers one revision to every live watcher. Watchers with the same
 // filter (every dashboard uses the empty one) share the same responses: the
-// filtering runs once per distinct filter, and the messages are only read
-// from then on (protobuf messages may be marshalled concurrently).
+// filtering and the marshalling run once per distinct filter, and every
+// stream of that filter sends the same bytes.
 func (h *hub) publish(rev uint64, events []*pb.Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.last = rev
-	shared := map[string][]*pb.WatchResponse{}
+	shared := map[string][]*encodedResponse{}
 	for w := range h.subs {
 		if rev < w.from {
 			continue // it asked to start later (a start_revision ahead of the log)
 		}
 		resps, ok := shared[w.filter.key]
 		if !ok {
-			resps = w.filter.responses(rev, events)
+			for _, r := range w.filter.responses(rev, events) {
+				resps = append(resps, encodeResponse(r))
+			}
 			shared[w.filter.key] = resps
 		}
 		for _, r := range resps {
@@ -226,7 +228,7 @@ func (h *hub) caughtUp(w *watcher) (uint64, bool) {
 func (h *hub) newWatcher(f filter, from uint64) *watcher {
 	f.maxEvents = int(h.maxEvents.Load())
 	f.key = fmt.Sprint(f.kinds, f.provinces, f.years, f.maxEvents)
-	return &watcher{filter: f, from: from, ch: make(chan *pb.WatchResponse, h.bufSize), cut: make(chan struct{}), stop: make(chan struct{})}
+	return &watcher{filter: f, from: from, ch: make(chan *encodedResponse, h.bufSize), cut: make(chan struct{}), stop: make(chan struct{})}
 }
 
 // isClosed reports whether the hub has shut down.

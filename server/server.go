@@ -158,6 +158,7 @@ func (s *Server) Close() {
 func (s *Server) GRPCServer(extra ...grpc.ServerOption) *grpc.Server {
 	opts := append([]grpc.ServerOption{
 		grpc.MaxRecvMsgSize(s.maxRecv),
+		s.codecOption(), // watch responses marshalled once per filter, not per stream (codec.go)
 		grpc.ChainUnaryInterceptor(s.unaryInterceptors()...),
 		grpc.ChainStreamInterceptor(s.streamInterceptors()...),
 	}, s.limits.serverOptions()...)

@@ -81,7 +81,7 @@ func (s *Server) replay(ctx context.Context, stream pb.WatchService_WatchServer,
 			if batch == nil {
 				return nil
 			}
-			err := s.send(stream, w, batch)
+			err := s.send(stream, w, batch, batch)
 			batch = nil
 			return err
 		}
@@ -100,7 +100,7 @@ func (s *Server) replay(ctx context.Context, stream pb.WatchService_WatchServer,
 					return err
 				}
 				for _, r := range resps {
-					if err := s.send(stream, w, r); err != nil {
+					if err := s.send(stream, w, r, r); err != nil {
 						return err
 					}
 				}
@@ -150,7 +150,7 @@ func (s *Server) follow(ctx context.Context, stream pb.WatchService_WatchServer,
 		case <-w.cut:
 			return cutOff(w)
 		case r := <-w.ch:
-			if err := s.send(stream, w, r); err != nil {
+			if err := s.send(stream, w, r, r.WatchResponse); err != nil {
 				return err
 			}
 			sentSinceTick = true
@@ -159,7 +159,8 @@ func (s *Server) follow(ctx context.Context, stream pb.WatchService_WatchServer,
 			if !sentSinceTick && empty && last >= w.lastSent.Load() {
 				// Everything up to last is sent: it is also the position
 				// to report should the watcher be cut later.
-				if err := s.send(stream, w, &pb.WatchResponse{Revision: last, ProgressNotify: true}); err != nil {
+				p := &pb.WatchResponse{Revision: last, ProgressNotify: true}
+				if err := s.send(stream, w, p, p); err != nil {
 					return err
 				}
 			}
@@ -168,8 +169,9 @@ func (s *Server) follow(ctx context.Context, stream pb.WatchService_WatchServer,
 	}
 }
 
-func (s *Server) send(stream pb.WatchService_WatchServer, w *watcher, r *pb.WatchResponse) error {
-	if err := stream.Send(r); err != nil {
+// send sends msg, which is r or r already encoded (encodedResponse).
+func (s *Server) send(stream pb.WatchService_WatchServer, w *watcher, msg any, r *pb.WatchResponse) error {
+	if err := stream.SendMsg(msg); err != nil {
 		return err
 	}
 	if !r.GetFragment() {

@@ -1,0 +1,55 @@
+package server
+
+import (
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/encoding"
+	"google.golang.org/grpc/encoding/proto"
+	"google.golang.org/grpc/mem"
+	gproto "google.golang.org/protobuf/proto"
+
+	pb "github.com/computescale/computescale/proto/computescale/v1"
+)
+
+// encodedResponse is a live WatchResponse marshalled once by the hub and
+// shared by every watcher with the same filter: at 1,000 subscribers the
+// marshal would otherwise run 1,000 times per revision for identical bytes.
+// It embeds the message so that it is still a proto.Message: any interceptor
+// that looks at payloads sees the real content, and a server built without
+// serverCodec would simply marshal it again.
+type encodedResponse struct {
+	*pb.WatchResponse
+	data    []byte // immutable once published: many streams send it concurrently
+	encoded bool
+}
+
+// encodeResponse marshals r once. Should that fail, every stream's send
+// marshals it again and fails there, which ends the stream as before.
+func encodeResponse(r *pb.WatchResponse) *encodedResponse {
+	b, err := gproto.Marshal(r)
+	return &encodedResponse{WatchResponse: r, data: b, encoded: err == nil}
+}
+
+// serverCodec is the proto codec, except that an encodedResponse goes out as
+// the bytes it already holds. It keeps the name "proto", so nothing changes
+// for clients, and every other message (all other RPCs, health, reflection)
+// goes through the registered proto codec unchanged.
+type serverCodec struct{ proto encoding.CodecV2 }
+
+func newServerCodec() serverCodec { return serverCodec{proto: encoding.GetCodecV2(proto.Name)} }
+
+// codecOption installs serverCodec on a grpc.Server.
+func (s *Server) codecOption() grpc.ServerOption { return grpc.ForceServerCodecV2(newServerCodec()) }
+
+func (c serverCodec) Marshal(v any) (mem.BufferSlice, error) {
+	if e, ok := v.(*encodedResponse); ok && e.encoded {
+		// A SliceBuffer is not pooled: grpc's Free after the write is a
+		// no-op, so the shared bytes are never recycled under another
+		// stream.
+		return mem.BufferSlice{mem.SliceBuffer(e.data)}, nil
+	}
+	return c.proto.Marshal(v)
+}
+
+func (c serverCodec) Unmarshal(data mem.BufferSlice, v any) error { return c.proto.Unmarshal(data, v) }
+
+func (c serverCodec) Name() string { return c.proto.Name() }
