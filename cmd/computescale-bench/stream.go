@@ -15,25 +15,32 @@ import (
 )
 
 // benchStream (P3): commit-to-receive latency for 1, 100 and 1,000
-// subscribers, memory per idle subscriber, and the ingest commit latency
-// with 10 stalled subscribers against none.
+// subscribers, with the server in this process and again in a child
+// process; memory per idle subscriber; and the ingest commit latency with
+// 10 stalled subscribers against none.
 func benchStream(ctx context.Context, c config) ([]row, error) {
 	var rows []row
 	commits := 200
 	if c.short {
 		commits = 30
 	}
-	for _, subs := range []int{1, 100, 1000} {
-		p50, p99, err := watchLatency(ctx, c, subs, commits)
-		if err != nil {
-			return nil, err
+	for _, child := range []bool{false, true} {
+		for _, subs := range []int{1, 100, 1000} {
+			res, err := watchLatencyIn(ctx, c, child, subs, commits)
+			if err != nil {
+				return nil, err
+			}
+			where := "server and subscribers in one process"
+			if child {
+				where = fmt.Sprintf("server in a child process (%.1f µs server CPU / delivery)", res.serverCPUPerDelivery)
+			}
+			r := row{group: "P3 streams", name: fmt.Sprintf("commit-to-receive p50 / p99, %d subscriber(s), %s; %d commits back to back, %.0f/s", subs, where, commits, res.commitsPerSec),
+				value: fmt.Sprintf("%s / %s", ms(res.p50), ms(res.p99)), baseline: "—", ratio: "—", target: "—", ok: "—"}
+			if subs == 1000 {
+				r.target, r.ok = "p99 ≤ 5 ms", yes(res.p99 <= 5*time.Millisecond)
+			}
+			rows = append(rows, r)
 		}
-		r := row{group: "P3 streams", name: fmt.Sprintf("commit-to-receive p50 / p99, %d subscriber(s)", subs),
-			value: fmt.Sprintf("%s / %s", ms(p50), ms(p99)), baseline: "—", ratio: "—", target: "—", ok: "—"}
-		if subs == 1000 {
-			r.target, r.ok = "p99 ≤ 5 ms", yes(p99 <= 5*time.Millisecond)
-		}
-		rows = append(rows, r)
 	}
 	perSub, err := idleMemoryServerOnly(ctx, c, 1000)
 	if err != nil {
@@ -82,85 +89,138 @@ func (r *rig) watchConns(n int) ([]*grpc.ClientConn, func(), error) {
 	}, nil
 }
 
+// latency is one watchLatency run.
+type latency struct {
+	p50, p99      time.Duration
+	commitsPerSec float64
+	// serverCPUPerDelivery is the server process's CPU time (user and
+	// system) during the commits divided by the deliveries, in µs; only
+	// known when the server runs in a child process.
+	serverCPUPerDelivery float64
+}
+
+// watchLatencyIn runs watchLatency against a fresh server, in this process
+// or in a child process (the benchmark binary re-executed with
+// -child-server), so that the subscribers' receive and decode work is at
+// least not in the server's process. Both share the machine's cores.
+func watchLatencyIn(ctx context.Context, c config, child bool, subs, commits int) (latency, error) {
+	if !child {
+		r, err := newRig(dbPath(c.dir, fmt.Sprintf("watch-%d", subs)), 1, server.Config{})
+		if err != nil {
+			return latency{}, err
+		}
+		defer r.close()
+		return watchLatency(ctx, r, subs, commits, nil)
+	}
+	ch, err := startChild(dbPath(c.dir, fmt.Sprintf("watch-child-%d", subs)))
+	if err != nil {
+		return latency{}, err
+	}
+	defer ch.stop()
+	r, closeClients, err := dialChild(ch.addr)
+	if err != nil {
+		return latency{}, err
+	}
+	defer closeClients()
+	return watchLatency(ctx, r, subs, commits, ch)
+}
+
 // watchLatency measures, for every subscriber and every revision, the time
 // from the commit (the event's commit time, stamped in the write
 // transaction before its fsync, so the figure includes the fsync) to the
-// subscriber's receipt of it.
-func watchLatency(ctx context.Context, c config, subs, commits int) (p50, p99 time.Duration, err error) {
-	r, err := newRig(dbPath(c.dir, fmt.Sprintf("watch-%d", subs)), 1, server.Config{})
-	if err != nil {
-		return 0, 0, err
-	}
-	defer r.close()
+// return of the subscriber's Recv with it, decoded. The commits are
+// one-record batches sent back to back, each after the previous one's ack.
+// A delivery that never arrives is an error, not a missing sample.
+func watchLatency(ctx context.Context, r *rig, subs, commits int, srv *child) (latency, error) {
 	if err := r.loadChips(); err != nil {
-		return 0, 0, err
+		return latency{}, err
 	}
 	conns, closeConns, err := r.watchConns(subs)
 	if err != nil {
-		return 0, 0, err
+		return latency{}, err
 	}
 	defer closeConns()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var mu sync.Mutex
 	var lat []time.Duration
-	var ready, done sync.WaitGroup
+	var firstErr error
+	var done sync.WaitGroup
 	for i := range subs {
 		st, err := pb.NewWatchServiceClient(conns[i%len(conns)]).Watch(ctx, &pb.WatchRequest{Kinds: []pb.EventKind{pb.EventKind_EVENT_KIND_COMPUTE}, ProgressNotify: true})
 		if err != nil {
-			return 0, 0, err
+			return latency{}, err
 		}
-		ready.Add(1)
+		// The server sends the response header once the watcher is in
+		// the live set, so every subscriber is live before the first
+		// commit.
+		if _, err := st.Header(); err != nil {
+			return latency{}, err
+		}
 		done.Add(1)
 		go func() {
 			defer done.Done()
-			first := true
-			seen := 0
-			var mine []time.Duration
-			for seen < commits {
+			mine := make([]time.Duration, 0, commits)
+			var rerr error
+			for len(mine) < commits {
 				resp, err := st.Recv()
 				if err != nil {
+					rerr = err
 					break
 				}
 				now := time.Now()
-				if first { // a progress notification: the watch is live
-					first = false
-					ready.Done()
-					continue
-				}
-				if len(resp.GetEvents()) > 0 {
+				if len(resp.GetEvents()) > 0 { // not a progress notification
 					mine = append(mine, now.Sub(time.Unix(0, resp.GetEvents()[0].GetCommitTimeUnixNanos())))
-					seen++
 				}
 			}
 			mu.Lock()
 			lat = append(lat, mine...)
+			if rerr != nil && firstErr == nil {
+				firstErr = rerr
+			}
 			mu.Unlock()
 		}()
 	}
-	ready.Wait()
 	st, err := r.vendors[0].Ingest.IngestShipments(ctx)
 	if err != nil {
-		return 0, 0, err
+		return latency{}, err
 	}
+	var cpu0 time.Duration
+	if srv != nil {
+		if cpu0, err = srv.cpu(); err != nil {
+			return latency{}, err
+		}
+	}
+	start := time.Now()
 	recs := records("w", commits)
 	for i, rec := range recs {
 		if err := st.Send(&pb.IngestShipmentsRequest{BatchId: uint64(i + 1), Records: []*pb.ShipmentRecord{rec}}); err != nil {
-			return 0, 0, err
+			return latency{}, err
 		}
 		if _, err := st.Recv(); err != nil {
-			return 0, 0, err
+			return latency{}, err
 		}
 	}
+	elapsed := time.Since(start)
 	waitOrTimeout(&done, 30*time.Second)
+	var res latency
+	res.commitsPerSec = float64(commits) / elapsed.Seconds()
+	if srv != nil {
+		cpu1, err := srv.cpu()
+		if err != nil {
+			return latency{}, err
+		}
+		res.serverCPUPerDelivery = float64(cpu1-cpu0) / 1e3 / float64(subs*commits)
+	}
 	cancel()
 	mu.Lock()
 	defer mu.Unlock()
-	if len(lat) == 0 {
-		return 0, 0, fmt.Errorf("no events received")
+	if len(lat) != subs*commits {
+		return latency{}, fmt.Errorf("%d subscribers: %d of %d deliveries arrived (first error: %v)", subs, len(lat), subs*commits, firstErr)
 	}
 	slices.Sort(lat)
-	return lat[len(lat)/2], lat[min(len(lat)-1, len(lat)*99/100)], nil
+	res.p50, res.p99 = lat[len(lat)/2], lat[min(len(lat)-1, len(lat)*99/100)]
+	return res, nil
 }
 
 func waitOrTimeout(wg *sync.WaitGroup, d time.Duration) {
