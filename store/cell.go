@@ -46,7 +46,7 @@ func (d cellDeltas) sortedKeys() []cellKey {
 // zero, and returns the changed cells with their new amounts. A delta of zero
 // (a replace that moved nothing) changes no cell and is not reported.
 func applyDeltas(tx *bbolt.Tx, d cellDeltas) ([]estimator.Cell, error) {
-	cells, err := planCells(tx, d)
+	cells, err := planCells(tx, d, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +56,9 @@ func applyDeltas(tx *bbolt.Tx, d cellDeltas) ([]estimator.Cell, error) {
 // planCells reads the cells the deltas move and returns their new amounts,
 // in key order, writing nothing: an overflow (EResourceExhausted) is found
 // before any of a batch's writes, so a batch of a group can be refused alone.
-func planCells(tx *bbolt.Tx, d cellDeltas) ([]estimator.Cell, error) {
+// pending holds amounts planned but not yet written (a group's earlier
+// batches'); it is read before the bucket, and nil means none.
+func planCells(tx *bbolt.Tx, d cellDeltas, pending cellDeltas) ([]estimator.Cell, error) {
 	b := tx.Bucket(bucketCells)
 	var out []estimator.Cell
 	for _, k := range d.sortedKeys() {
@@ -64,11 +66,13 @@ func planCells(tx *bbolt.Tx, d cellDeltas) ([]estimator.Cell, error) {
 		if delta.IsZero() {
 			continue
 		}
-		var cur estimator.Amount
-		if v := b.Get(k[:]); v != nil {
-			var err error
-			if cur, err = decodeAmount(v); err != nil {
-				return nil, fmt.Errorf("store: cell %s: %w", k, err)
+		cur, ok := pending[k]
+		if !ok {
+			if v := b.Get(k[:]); v != nil {
+				var err error
+				if cur, err = decodeAmount(v); err != nil {
+					return nil, fmt.Errorf("store: cell %s: %w", k, err)
+				}
 			}
 		}
 		next, err := cur.Add(delta)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"maps"
 	"slices"
 
 	"go.etcd.io/bbolt"
@@ -24,14 +23,21 @@ import (
 // records of the vendors whose count for the chip is not zero. Chip replaces
 // are rare catalog corrections; shipments arrive all day.
 
-// refCounts gathers one write's changes to chip reference counts, keyed by
-// chipRefKey, so that each count is read and written once per write.
-type refCounts map[string]int64
+// refCounts gathers one write's changes to chip reference counts, so that
+// each count is read and written once per write.
+type refCounts map[chipVendor]int64
+
+// chipVendor is a chiprefs key before encoding; a struct key saves building
+// a string per record on the ingest path.
+type chipVendor struct{ chip, vendor string }
 
 // add counts r's distinct catalog chips for vendor, sign +1 or -1.
 func (rc refCounts) add(vendor string, r *estimator.Record, sign int64) {
-	for _, chipID := range r.ChipIDs() {
-		rc[string(chipRefKey(chipID, vendor))] += sign
+	for i, c := range r.Components {
+		if c.ChipID == "" || slices.ContainsFunc(r.Components[:i], func(d estimator.Component) bool { return d.ChipID == c.ChipID }) {
+			continue
+		}
+		rc[chipVendor{c.ChipID, vendor}] += sign
 	}
 }
 
@@ -39,12 +45,18 @@ func (rc refCounts) add(vendor string, r *estimator.Record, sign int64) {
 // count that reaches zero.
 func (rc refCounts) apply(tx *bbolt.Tx) error {
 	b := tx.Bucket(bucketChipRefs)
-	for _, k := range slices.Sorted(maps.Keys(rc)) {
-		d := rc[k]
-		if d == 0 {
-			continue
+	keys := make([][]byte, 0, len(rc))
+	deltas := make(map[string]int64, len(rc))
+	for cv, d := range rc {
+		if d != 0 {
+			k := chipRefKey(cv.chip, cv.vendor)
+			keys = append(keys, k)
+			deltas[string(k)] = d
 		}
-		key := []byte(k)
+	}
+	slices.SortFunc(keys, bytes.Compare)
+	for _, key := range keys {
+		k, d := string(key), deltas[string(key)]
 		var cur int64
 		if v := b.Get(key); v != nil {
 			if len(v) != 8 {
@@ -121,7 +133,7 @@ func migrateChipRefs(tx *bbolt.Tx) error {
 		if len(parts) != 3 {
 			return fmt.Errorf("store: malformed version 2 chipref key %q", k)
 		}
-		counts[string(chipRefKey(string(parts[0]), string(parts[1])))]++
+		counts[chipVendor{string(parts[0]), string(parts[1])}]++
 		return nil
 	})
 	if err != nil {

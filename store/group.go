@@ -198,9 +198,10 @@ func (db *DB) commitGroup(group []*Pending) {
 		changed = false
 		var logged []*Pending
 		var im impact
+		cells := cellDeltas{} // new amounts, written after the last batch
 		for _, p := range group {
 			p.res, p.err, p.cells = IngestResult{}, nil, nil
-			ok, rejected, err := db.applyIngest(tx, p)
+			ok, rejected, err := db.applyIngest(tx, p, cells)
 			if err != nil {
 				return err
 			}
@@ -215,6 +216,13 @@ func (db *DB) commitGroup(group []*Pending) {
 		}
 		if len(logged) == 0 {
 			return errNothingToCommit
+		}
+		final := make([]estimator.Cell, 0, len(cells))
+		for _, k := range cells.sortedKeys() {
+			final = append(final, k.cell(cells[k]))
+		}
+		if _, err := writeCells(tx, final); err != nil {
+			return err
 		}
 		scores, err := db.rescore(tx, im, nil)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -59,9 +60,11 @@ func (db *DB) SubmitShipments(vendor string, recs []estimator.Record, replace bo
 }
 
 // applyIngest checks p's batch against tx and, only if all of it passes,
-// writes it. rejected is the batch's own error, returned before anything was
-// written; err is a failure to write, which dooms the whole transaction.
-func (db *DB) applyIngest(tx *bbolt.Tx, p *Pending) (changed bool, rejected, err error) {
+// writes its records and adds its cells' new amounts to cells, which the
+// group writes once after its last batch (a cell many batches move is
+// written once). rejected is the batch's own error, returned before anything
+// was written; err is a failure to write, which dooms the whole transaction.
+func (db *DB) applyIngest(tx *bbolt.Tx, p *Pending, cells cellDeltas) (changed bool, rejected, err error) {
 	in, err := newIngest(tx, p.vendor, p.replace)
 	if err != nil {
 		return false, err, nil
@@ -73,7 +76,7 @@ func (db *DB) applyIngest(tx *bbolt.Tx, p *Pending) (changed bool, rejected, err
 	if in.res.Created+in.res.Replaced == 0 {
 		return false, nil, nil
 	}
-	cells, err := planCells(tx, in.deltas)
+	planned, err := planCells(tx, in.deltas, cells)
 	if err != nil {
 		p.res = IngestResult{}
 		return false, err, nil
@@ -81,10 +84,11 @@ func (db *DB) applyIngest(tx *bbolt.Tx, p *Pending) (changed bool, rejected, err
 	if err := in.write(); err != nil {
 		return false, nil, err
 	}
-	if p.cells, err = writeCells(tx, cells); err != nil {
-		return false, nil, err
+	for _, c := range planned {
+		cells[makeCellKey(c.Province, c.Series, c.Period)] = c.Amount
 	}
-	p.im.addCells(p.cells)
+	p.cells = planned
+	p.im.addCells(planned)
 	return true, nil, nil
 }
 
@@ -96,7 +100,8 @@ type ingest struct {
 	bucket   *bbolt.Bucket // records/<vendor>; nil until the vendor has one
 	chips    *chipCache
 	deltas   cellDeltas
-	seen     map[string]int // record id -> index in the batch
+	olds     [][]byte // per record: its stored value, nil if new
+	dupOf    []int    // per record: the earlier record with its id, or -1
 	plans    []planned
 	invalid  []estimator.FieldViolation
 	conflict []estimator.FieldViolation
@@ -120,7 +125,7 @@ func newIngest(tx *bbolt.Tx, vendor string, replace bool) (*ingest, error) {
 	return &ingest{
 		tx: tx, vendor: vendor, replace: replace,
 		bucket: tx.Bucket(bucketRecords).Bucket([]byte(vendor)),
-		chips:  newChipCache(tx), deltas: cellDeltas{}, seen: map[string]int{},
+		chips:  newChipCache(tx), deltas: cellDeltas{},
 		res: IngestResult{Revision: rev},
 	}, nil
 }
@@ -130,6 +135,7 @@ func newIngest(tx *bbolt.Tx, vendor string, replace bool) (*ingest, error) {
 // one error. Only a corrupt stored record or an overflow stops it early.
 func (in *ingest) check(recs []estimator.Record, prep []prepared) error {
 	in.plans = make([]planned, 0, len(recs))
+	in.lookup(prep)
 	for i := range recs {
 		if err := in.checkRecord(i, &recs[i], &prep[i]); err != nil {
 			return err
@@ -154,20 +160,16 @@ func (in *ingest) checkRecord(i int, r *estimator.Record, pr *prepared) error {
 		in.violate(prefix, estimator.FieldViolation{Field: "record_id", Description: p})
 		return nil
 	}
-	if j, dup := in.seen[r.ID]; dup {
+	if j := in.dupOf[i]; j >= 0 {
 		in.violate(prefix, estimator.FieldViolation{Field: "record_id",
 			Description: fmt.Sprintf("record id %q is also records[%d]", r.ID, j)})
 		return nil
 	}
-	in.seen[r.ID] = i
 	if pr.err != nil {
 		return in.domainError(prefix, pr.err)
 	}
 	content := pr.value[5:]
-	var old []byte
-	if in.bucket != nil {
-		old = in.bucket.Get(pr.key)
-	}
+	old := in.olds[i]
 	if old != nil {
 		prevContent, _, err := splitRecordValue(old)
 		if err != nil {
@@ -210,6 +212,47 @@ func (in *ingest) checkRecord(i int, r *estimator.Record, pr *prepared) error {
 	}
 	in.plans = append(in.plans, p)
 	return nil
+}
+
+// lookup finds every record's stored value and every id repeated in the
+// batch with one cursor walk in key order: a Seek only where the cursor is
+// behind the next key, so a batch of new records, whose ids mostly fall
+// between the same two stored keys, costs a few Seeks instead of a Get each.
+// Values stay valid to the end of the transaction: nothing is written before
+// check ends.
+func (in *ingest) lookup(prep []prepared) {
+	n := len(prep)
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return bytes.Compare(prep[a].key, prep[b].key) })
+	in.olds, in.dupOf = make([][]byte, n), make([]int, n)
+	var c *bbolt.Cursor
+	if in.bucket != nil {
+		c = in.bucket.Cursor()
+	}
+	var ck, cv []byte
+	sought, first := false, -1
+	for j, i := range order {
+		key := prep[i].key
+		in.dupOf[i] = -1
+		if j > 0 && bytes.Equal(prep[order[j-1]].key, key) {
+			in.dupOf[i] = first // the stable sort keeps the earliest first
+			continue
+		}
+		first = i
+		if c == nil {
+			continue
+		}
+		if !sought || ck != nil && bytes.Compare(ck, key) < 0 {
+			ck, cv = c.Seek(key)
+			sought = true
+		}
+		if ck != nil && bytes.Equal(ck, key) {
+			in.olds[i] = cv
+		}
+	}
 }
 
 // write stores the planned records and their chip references.
