@@ -25,14 +25,15 @@ import (
 )
 
 type config struct {
-	short     bool
-	only      string
-	dir       string
-	scale     int // P4 records
-	ingestN   int // P1 records per scenario
+	short   bool
+	only    string
+	dir     string
+	scale   int // P4 records
+	ingestN int // P1 records per scenario
+	rounds  int // P1 runs of each shape, ours and the baseline alternating
 	// P1 shapes to run; the defaults are the issue's.
 	ingestBatches, ingestVendors []int
-	queryTime time.Duration
+	queryTime                    time.Duration
 }
 
 func main() {
@@ -49,7 +50,8 @@ func main() {
 	flag.StringVar(&c.dir, "dir", "", "folder for the databases (default: a temporary folder, removed after)")
 	flag.IntVar(&c.scale, "scale-records", 10_000_000, "records in the P4 database")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
-	ingestN := flag.Int("ingest-records", 0, "records per P1 scenario (default 300,000; 6,000 with -short)")
+	ingestN := flag.Int("ingest-records", 0, "records per P1 scenario (default 200,000; 6,000 with -short)")
+	flag.IntVar(&c.rounds, "rounds", 3, "P1 runs of each shape (medians are compared; 1 with -short)")
 	batches := flag.String("ingest-batches", "100,1000,10000", "P1 batch sizes")
 	vendors := flag.String("ingest-vendors", "1,4", "P1 concurrent vendors")
 	flag.Parse()
@@ -70,10 +72,11 @@ func main() {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	c.ingestN, c.queryTime = 300_000, 5*time.Second
+	c.ingestN, c.queryTime = 200_000, 5*time.Second
 	if c.short {
-		c.scale, c.ingestN, c.queryTime = 20_000, 6_000, 500*time.Millisecond
+		c.scale, c.ingestN, c.queryTime, c.rounds = 20_000, 6_000, 500*time.Millisecond, 1
 	}
+	c.rounds = max(c.rounds, 1)
 	if *ingestN > 0 {
 		c.ingestN = *ingestN
 	}
