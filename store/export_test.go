@@ -48,3 +48,9 @@ func NewPending(vendor string, recs []estimator.Record, replace bool) *Pending {
 // CommitGroup commits ps as one group, as the committer does with batches
 // that queued while it was busy, so that tests choose the group.
 func (db *DB) CommitGroup(ps ...*Pending) { db.commitGroup(ps) }
+
+// ContentSizes returns contentSize(r) and the length encodeContent gives r.
+func ContentSizes(r *estimator.Record) (predicted, actual int, err error) {
+	b, err := encodeContent(r)
+	return contentSize(r), len(b), err
+}

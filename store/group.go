@@ -76,8 +76,9 @@ type prepared struct {
 }
 
 // contributionRoom is how many contributions a prepared value has room for
-// without a copy: a record's series times one or four quarters covers most.
-const contributionRoom = 8
+// without a copy: a general server has one, an AI server two (its host CPUs
+// are a series of their own); more costs one copy.
+const contributionRoom = 2
 
 func prepare(recs []estimator.Record) []prepared {
 	out := make([]prepared, len(recs))

@@ -30,15 +30,31 @@ func encodeContent(r *estimator.Record) ([]byte, error) {
 }
 
 // encodeFramedContent is framedContent(encodeContent(r), room) in one
-// allocation: the ingest path encodes every record of every batch.
+// allocation of the right size: the ingest path encodes every record of
+// every batch.
 func encodeFramedContent(r *estimator.Record, room int) ([]byte, error) {
-	e := &encoder{buf: make([]byte, 5, 5+64+48*len(r.Components)+2+contributionLen*room)}
+	e := &encoder{buf: make([]byte, 5, 5+contentSize(r)+2+contributionLen*room)}
 	e.buf[0] = recordVersion
 	if err := encodeContentTo(e, r); err != nil {
 		return nil, err
 	}
 	binary.BigEndian.PutUint32(e.buf[1:5], uint32(len(e.buf)-5))
 	return e.buf, nil
+}
+
+// contentSize is the length encodeContentTo gives r.
+func contentSize(r *estimator.Record) int {
+	const str, period = 4, 3
+	n := str + len(r.ID) + 4 + period + 1 + 8 + 8 + period + str + len(r.Note) + 2
+	for _, c := range r.Components {
+		n += 4 + 1
+		if s := c.Inline; s != nil {
+			n += str + len(s.ID) + str + len(s.Vendor) + str + len(s.Model) + 1 + 4 + 8 + str + len(s.Source) + 1 + 17*len(s.Rates)
+		} else {
+			n += str + len(c.ChipID)
+		}
+	}
+	return n
 }
 
 func encodeContentTo(e *encoder, r *estimator.Record) error {
