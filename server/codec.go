@@ -20,13 +20,17 @@ type encodedResponse struct {
 	*pb.WatchResponse
 	data    []byte // immutable once published: many streams send it concurrently
 	encoded bool
+	// bufs is data as grpc takes it, built once: grpc only reads a
+	// BufferSlice (its readers reslice their own copy), and a SliceBuffer's
+	// Ref and Free do nothing, so every stream can be handed the same one.
+	bufs mem.BufferSlice
 }
 
 // encodeResponse marshals r once. Should that fail, every stream's send
 // marshals it again and fails there, which ends the stream as before.
 func encodeResponse(r *pb.WatchResponse) *encodedResponse {
 	b, err := gproto.Marshal(r)
-	return &encodedResponse{WatchResponse: r, data: b, encoded: err == nil}
+	return &encodedResponse{WatchResponse: r, data: b, encoded: err == nil, bufs: mem.BufferSlice{mem.SliceBuffer(b)}}
 }
 
 // serverCodec is the proto codec, except that an encodedResponse goes out as
@@ -45,7 +49,7 @@ func (c serverCodec) Marshal(v any) (mem.BufferSlice, error) {
 		// A SliceBuffer is not pooled: grpc's Free after the write is a
 		// no-op, so the shared bytes are never recycled under another
 		// stream.
-		return mem.BufferSlice{mem.SliceBuffer(e.data)}, nil
+		return e.bufs, nil
 	}
 	return c.proto.Marshal(v)
 }

@@ -42,18 +42,116 @@ type hub struct {
 	closed bool
 }
 
-// watcher is one live subscription.
+// watcher is one live subscription. The hub appends to its queue and wakes
+// it; the stream's own goroutine (follow) takes the responses one by one and
+// sends them. The goroutine waits on the single wake channel, not on a
+// select over the client's context, the hub's shutdown, the cut-off and the
+// progress ticker: those all arrive as a state change plus a wake-up (a
+// select over five channels cost more than the wake-up itself at 1,000
+// subscribers). The queue only exists while responses wait, so an idle
+// watcher holds no buffer.
 type watcher struct {
 	filter filter
-	from   uint64 // first revision it asked for; earlier ones are not its own
-	ch     chan *encodedResponse
-	// cut is closed when the hub dropped the watcher: for being slow, or
-	// (with cutErr set first) because history it still needed was compacted
-	// before the hub could publish it.
-	cut      chan struct{}
-	cutErr   error
-	stop     chan struct{} // closed when the hub shuts down
+	from   uint64        // first revision it asked for; earlier ones are not its own
+	wake   chan struct{} // capacity 1: the queue or the state changed
+
+	mu    sync.Mutex
+	queue []*encodedResponse // unsent, oldest first, at most the hub's bufSize
+	head  int                // queue[:head] are sent
+	state watchState
+	// cutErr is why the hub cut the watcher off when not for being slow:
+	// history it still needed was compacted before the hub published it.
+	cutErr error
+	tick   bool // the progress interval passed
+
 	lastSent atomic.Uint64 // highest complete revision sent on the stream
+}
+
+// watchState is why a watcher's stream must end, if it must.
+type watchState uint8
+
+const (
+	watchLive     watchState = iota
+	watchCut                 // dropped by the hub: too slow, or history compacted (cutErr)
+	watchStopped             // the hub shut down
+	watchCanceled            // the client went away
+	watchDone                // follow returned
+)
+
+func (w *watcher) poke() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// end moves a live watcher to st and wakes it; a later end changes nothing,
+// so the first reason is the one reported.
+func (w *watcher) end(st watchState, cutErr error) {
+	w.mu.Lock()
+	if w.state == watchLive {
+		w.state, w.cutErr = st, cutErr
+	}
+	w.mu.Unlock()
+	w.poke()
+}
+
+// offer queues resps, all or none: it reports false, and the watcher is cut
+// off, if they do not fit in max unsent responses.
+func (w *watcher) offer(resps []*encodedResponse, max int) bool {
+	w.mu.Lock()
+	ok := w.state == watchLive && len(w.queue)-w.head+len(resps) <= max
+	if ok {
+		if w.head > 0 && len(w.queue)+len(resps) > cap(w.queue) {
+			// Reuse the sent prefix rather than grow: a watcher that is
+			// always a little behind never empties its queue.
+			n := copy(w.queue, w.queue[w.head:])
+			w.queue, w.head = w.queue[:n], 0
+		}
+		w.queue = append(w.queue, resps...)
+	} else if w.state == watchLive {
+		w.state = watchCut
+	}
+	w.mu.Unlock()
+	w.poke()
+	return ok
+}
+
+// next is what follow does now: end (state other than live), send r, or
+// wait (nil and live), and whether the progress interval passed since the
+// last call.
+func (w *watcher) next() (r *encodedResponse, st watchState, tick bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	tick, w.tick = w.tick, false
+	// A cut-off takes precedence over what is still queued, so the error
+	// reports exactly what was sent.
+	if w.state != watchLive {
+		return nil, w.state, tick
+	}
+	if w.head < len(w.queue) {
+		r = w.queue[w.head]
+		w.queue[w.head] = nil
+		w.head++
+		if w.head == len(w.queue) {
+			w.queue, w.head = w.queue[:0], 0
+		}
+	}
+	return r, watchLive, tick
+}
+
+// unsent is how many queued responses are not sent yet.
+func (w *watcher) unsent() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.queue) - w.head
+}
+
+// isCut reports whether the hub dropped the watcher.
+func (w *watcher) isCut() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.state == watchCut
 }
 
 func newHub(db *store.DB, log *slog.Logger, bufSize int, retain uint64) (*hub, error) {
@@ -166,15 +264,8 @@ func (h *hub) publish(rev uint64, events []*pb.Event) {
 			}
 			shared[w.filter.key] = resps
 		}
-		for _, r := range resps {
-			select {
-			case w.ch <- r:
-				continue
-			default:
-			}
-			close(w.cut)
+		if !w.offer(resps, h.bufSize) {
 			delete(h.subs, w)
-			break
 		}
 	}
 }
@@ -184,8 +275,7 @@ func (h *hub) cutAll(err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for w := range h.subs {
-		w.cutErr = err
-		close(w.cut)
+		w.end(watchCut, err)
 		delete(h.subs, w)
 	}
 }
@@ -196,7 +286,7 @@ func (h *hub) join(w *watcher, next uint64) (joined bool, last uint64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		close(w.stop)
+		w.end(watchStopped, nil)
 		return true, h.last
 	}
 	if next > h.last {
@@ -222,13 +312,13 @@ func (h *hub) leave(w *watcher) {
 func (h *hub) caughtUp(w *watcher) (uint64, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.last, len(w.ch) == 0
+	return h.last, w.unsent() == 0
 }
 
 func (h *hub) newWatcher(f filter, from uint64) *watcher {
 	f.maxEvents = int(h.maxEvents.Load())
 	f.key = fmt.Sprint(f.kinds, f.provinces, f.years, f.maxEvents)
-	return &watcher{filter: f, from: from, ch: make(chan *encodedResponse, h.bufSize), cut: make(chan struct{}), stop: make(chan struct{})}
+	return &watcher{filter: f, from: from, wake: make(chan struct{}, 1)}
 }
 
 // isClosed reports whether the hub has shut down.
@@ -251,7 +341,7 @@ func (h *hub) close() {
 	if !h.closed {
 		h.closed = true
 		for w := range h.subs {
-			close(w.stop)
+			w.end(watchStopped, nil)
 		}
 		h.subs = map[*watcher]struct{}{}
 		close(h.done)

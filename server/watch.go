@@ -127,36 +127,47 @@ func (s *Server) replayError(ctx context.Context, err error) error {
 // watcher off, or the server stops. With progress, an idle stream hears the
 // hub's revision every progress interval.
 func (s *Server) follow(ctx context.Context, stream pb.WatchService_WatchServer, w *watcher, progress bool) error {
-	var tick <-chan time.Time
+	defer w.end(watchDone, nil) // also stops the progress timer re-arming
+	stopCtx := context.AfterFunc(ctx, func() { w.end(watchCanceled, nil) })
+	defer stopCtx()
 	if progress && s.progressEvery > 0 {
-		t := time.NewTicker(s.progressEvery)
-		defer t.Stop()
-		tick = t.C
+		// The timer re-arms itself while the watcher is live; t is read
+		// and written under w.mu only.
+		var t *time.Timer
+		w.mu.Lock()
+		t = time.AfterFunc(s.progressEvery, func() {
+			w.mu.Lock()
+			live := w.state == watchLive
+			if live {
+				w.tick = true
+				t.Reset(s.progressEvery)
+			}
+			w.mu.Unlock()
+			if live {
+				w.poke()
+			}
+		})
+		w.mu.Unlock()
+		defer func() {
+			w.mu.Lock()
+			t.Stop()
+			w.mu.Unlock()
+		}()
 	}
 	sentSinceTick := false
 	for {
-		// A cut-off takes precedence over what is still buffered, so the
-		// error reports exactly what was sent.
-		select {
-		case <-w.cut:
+		r, st, tick := w.next()
+		switch st {
+		case watchCut:
 			return cutOff(w)
-		default:
-		}
-		select {
-		case <-ctx.Done():
-			return status.FromContextError(ctx.Err()).Err()
-		case <-w.stop:
+		case watchStopped:
 			return unavailable()
-		case <-w.cut:
-			return cutOff(w)
-		case r := <-w.ch:
-			if err := s.send(stream, w, r, r.WatchResponse); err != nil {
-				return err
-			}
-			sentSinceTick = true
-		case <-tick:
+		case watchCanceled, watchDone:
+			return status.FromContextError(ctx.Err()).Err()
+		}
+		if tick {
 			last, empty := s.hub.caughtUp(w)
-			if !sentSinceTick && empty && last >= w.lastSent.Load() {
+			if r == nil && !sentSinceTick && empty && last >= w.lastSent.Load() {
 				// Everything up to last is sent: it is also the position
 				// to report should the watcher be cut later.
 				p := &pb.WatchResponse{Revision: last, ProgressNotify: true}
@@ -166,6 +177,14 @@ func (s *Server) follow(ctx context.Context, stream pb.WatchService_WatchServer,
 			}
 			sentSinceTick = false
 		}
+		if r == nil {
+			<-w.wake
+			continue
+		}
+		if err := s.send(stream, w, r, r.WatchResponse); err != nil {
+			return err
+		}
+		sentSinceTick = true
 	}
 }
 

@@ -109,7 +109,7 @@ func TestHubSharesEncodedResponses(t *testing.T) {
 	}
 	r := testResponse()
 	h.publish(r.Revision, r.Events)
-	a, b, m := <-all[0].ch, <-all[1].ch, <-meth.ch
+	a, b, m := pop(t, all[0]), pop(t, all[1]), pop(t, meth)
 	if a != b {
 		t.Error("watchers with the same filter got different responses")
 	}
@@ -128,4 +128,13 @@ func TestHubSharesEncodedResponses(t *testing.T) {
 			t.Errorf("decoded %v, want %v with %d events", &back, tc.e.WatchResponse, tc.want)
 		}
 	}
+}
+
+func pop(t *testing.T, w *watcher) *encodedResponse {
+	t.Helper()
+	r, st, _ := w.next()
+	if r == nil || st != watchLive {
+		t.Fatalf("watcher: nothing queued (state %d)", st)
+	}
+	return r
 }
