@@ -192,10 +192,11 @@ func (s *Server) batchFromProto(in []*pb.ShipmentRecord) ([]estimator.Record, er
 	seen := make(map[string]int, len(in))
 	for i, r := range in {
 		rec, rvs := recordFromProto(r, maxYear)
-		prefix := fmt.Sprintf("records[%d].", i)
-		vs = append(vs, estimator.Prefix(prefix, rvs)...)
+		if len(rvs) > 0 {
+			vs = append(vs, estimator.Prefix(fmt.Sprintf("records[%d].", i), rvs)...)
+		}
 		if j, dup := seen[rec.ID]; dup && rec.ID != "" {
-			vs = append(vs, estimator.FieldViolation{Field: prefix + "record_id", Description: fmt.Sprintf("record_id %q repeats records[%d]", rec.ID, j)})
+			vs = append(vs, estimator.FieldViolation{Field: fmt.Sprintf("records[%d].record_id", i), Description: fmt.Sprintf("record_id %q repeats records[%d]", rec.ID, j)})
 		}
 		seen[rec.ID] = i
 		recs[i] = rec
