@@ -42,13 +42,18 @@ type identityKey struct{}
 // WithIdentity attaches a caller to ctx, for in-process callers of the
 // handlers (the dashboard) that authenticated the caller themselves.
 func WithIdentity(ctx context.Context, id Identity) context.Context {
-	return context.WithValue(ctx, identityKey{}, id)
+	return context.WithValue(ctx, identityKey{}, &id)
 }
 
 // IdentityFrom returns the caller that the auth interceptor attached to ctx.
+// The context holds a pointer, so that attaching a caller to every call
+// does not box a copy of it.
 func IdentityFrom(ctx context.Context) (Identity, bool) {
-	id, ok := ctx.Value(identityKey{}).(Identity)
-	return id, ok
+	id, ok := ctx.Value(identityKey{}).(*Identity)
+	if !ok {
+		return Identity{}, false
+	}
+	return *id, true
 }
 
 // Tokens maps bearer tokens to identities. Only SHA-256 digests are kept in
@@ -56,30 +61,54 @@ func IdentityFrom(ctx context.Context) (Identity, bool) {
 // comparison runs in constant time per entry.
 type Tokens struct {
 	mu      sync.RWMutex
-	digests map[[sha256.Size]byte]Identity
+	digests map[[sha256.Size]byte]*caller
+}
+
+// caller is what a token stands for, with what every call by it needs
+// prepared once, when the token is registered, rather than per call.
+// Immutable after newCaller: calls share it.
+type caller struct {
+	id Identity
+	// logFields are the call log's caller fields. len == cap, so that the
+	// logging middleware's append (AddFields) copies rather than writes
+	// into this shared array.
+	logFields logging.Fields
+}
+
+func newCaller(id Identity) *caller {
+	f := logging.Fields{"caller", id.Name, "role", string(id.Role)}
+	return &caller{id: id, logFields: f[:len(f):len(f)]}
 }
 
 // NewTokens returns an empty token table.
-func NewTokens() *Tokens { return &Tokens{digests: map[[sha256.Size]byte]Identity{}} }
+func NewTokens() *Tokens { return &Tokens{digests: map[[sha256.Size]byte]*caller{}} }
 
 // Add registers a plaintext token.
 func (t *Tokens) Add(token string, id Identity) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.digests[sha256.Sum256([]byte(token))] = id
+	t.digests[sha256.Sum256([]byte(token))] = newCaller(id)
 }
 
 // Lookup returns the identity of a plaintext token.
 func (t *Tokens) Lookup(token string) (Identity, bool) {
+	c := t.lookup(token)
+	if c == nil {
+		return Identity{}, false
+	}
+	return c.id, true
+}
+
+func (t *Tokens) lookup(token string) *caller {
 	d := sha256.Sum256([]byte(token))
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	for k, id := range t.digests {
+	for k, c := range t.digests {
 		if subtle.ConstantTimeCompare(k[:], d[:]) == 1 {
-			return id, true
+			return c
 		}
 	}
-	return Identity{}, false
+	return nil
 }
 
 // Replace swaps in the entries of u, for reloading the token file.
@@ -130,7 +159,7 @@ func ParseTokens(r io.Reader) (*Tokens, error) {
 			if err != nil || len(b) != sha256.Size {
 				return nil, fmt.Errorf("line %d: sha256: needs 64 hex digits", n)
 			}
-			t.digests[[sha256.Size]byte(b)] = id
+			t.digests[[sha256.Size]byte(b)] = newCaller(id)
 			continue
 		}
 		if len(f[2]) < 16 {
@@ -184,19 +213,19 @@ func (s *Server) authenticate(ctx context.Context) (context.Context, error) {
 	if err != nil {
 		return nil, status.Error(codes.Unauthenticated, "missing bearer token in authorization metadata")
 	}
-	id, ok := s.tokens.Lookup(token)
-	if !ok {
+	c := s.tokens.lookup(token)
+	if c == nil {
 		return nil, status.Error(codes.Unauthenticated, "unknown token")
 	}
 	for _, r := range access[method] {
-		if r == id.Role {
+		if r == c.id.Role {
 			// The logging interceptor, outside this one, reads these at the end
 			// of the call: the caller's name, never its token.
-			logging.AddFields(ctx, logging.Fields{"caller", id.Name, "role", string(id.Role)})
-			return context.WithValue(ctx, identityKey{}, id), nil
+			logging.AddFields(ctx, c.logFields)
+			return context.WithValue(ctx, identityKey{}, &c.id), nil
 		}
 	}
-	return nil, status.Errorf(codes.PermissionDenied, "role %s may not call %s", id.Role, method)
+	return nil, status.Errorf(codes.PermissionDenied, "role %s may not call %s", c.id.Role, method)
 }
 
 // Len is how many tokens are registered.

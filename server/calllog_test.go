@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -112,7 +113,9 @@ func TestCallLogLine(t *testing.T) {
 	s := chainServer(t, &buf, Limits{CallsPerSecond: 1})
 	call := chained(s, provinceMethod, provinceHandler(s))
 	req := &pb.GetProvinceComputeRequest{Province: "CN-GD", Year: 2024}
-	if _, err := call(callCtx(provinceMethod, chainReaderToken), req); err != nil {
+	ctx, cancel := context.WithTimeout(callCtx(provinceMethod, chainReaderToken), time.Hour)
+	defer cancel()
+	if _, err := call(ctx, req); err != nil {
 		t.Fatalf("first call: %v", err)
 	}
 	if _, err := call(callCtx(provinceMethod, chainReaderToken), req); status.Code(err) != codes.ResourceExhausted {
@@ -147,6 +150,12 @@ func TestCallLogLine(t *testing.T) {
 		if l["peer.address"] != "127.0.0.1:50123" {
 			t.Errorf("line %d: peer.address %v", i, l["peer.address"])
 		}
+	}
+	if d, _ := lines[0]["grpc.request.deadline"].(string); d == "" {
+		t.Errorf("the call with a deadline logged none: %v", lines[0])
+	}
+	if _, ok := lines[1]["grpc.request.deadline"]; ok {
+		t.Errorf("a call without a deadline logged one: %v", lines[1])
 	}
 	if strings.Contains(buf.b.String(), "token-0123456789") {
 		t.Error("a token reached the log")
