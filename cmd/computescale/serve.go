@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -33,6 +34,7 @@ type serveConfig struct {
 	maxRecv       int
 	logFormat     string
 	logLevel      string
+	logFlush      time.Duration // 0: every line written at once
 	shutdownGrace time.Duration
 
 	tlsCert, tlsKey, clientCA string
@@ -65,25 +67,40 @@ func (c *serveConfig) register(cmd *cobra.Command, defaultDB, defaultHTTP string
 	f.Float64Var(&c.ingestRate, "ingest-rate", 0, "records and observations per caller per second; 0 = unlimited")
 	f.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.DurationVar(&c.logFlush, "log-flush-interval", 100*time.Millisecond,
+		"buffer log lines and write them out this often (errors, a full buffer and shutdown write at once); 0 writes every line as it comes")
 	f.DurationVar(&c.shutdownGrace, "shutdown-grace", 10*time.Second, "how long a graceful stop may take before calls are cut")
 	f.IntVar(&c.watchBuffer, "watch-buffer", 256, "responses a watcher may fall behind before it is cut off")
 	f.DurationVar(&c.progressInterval, "watch-progress-interval", 10*time.Second, "how often idle watches with progress_notify hear the revision")
 	f.Uint64Var(&c.watchRetention, "watch-retention", 1_000_000, "revisions of watch history kept (0 = all)")
 }
 
-func (c *serveConfig) logger(w *os.File) (*slog.Logger, error) {
+// logger builds the server's logger on w. With --log-flush-interval the
+// lines are buffered (logWriter); closeFn, never nil, flushes them and must run
+// last, after the final line.
+func (c *serveConfig) logger(w io.Writer) (log *slog.Logger, closeFn func() error, err error) {
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(c.logLevel)); err != nil {
-		return nil, fmt.Errorf("--log-level: %w", err)
+		return nil, nil, fmt.Errorf("--log-level: %w", err)
+	}
+	if c.logFormat != "text" && c.logFormat != "json" {
+		return nil, nil, fmt.Errorf("--log-format %q: want text or json", c.logFormat)
+	}
+	closeFn = func() error { return nil }
+	var lw *logWriter
+	if c.logFlush > 0 {
+		lw = newLogWriter(w, c.logFlush)
+		w, closeFn = lw, lw.Close
 	}
 	opts := &slog.HandlerOptions{Level: lvl}
-	switch c.logFormat {
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	var h slog.Handler = slog.NewTextHandler(w, opts)
+	if c.logFormat == "json" {
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return nil, fmt.Errorf("--log-format %q: want text or json", c.logFormat)
+	if lw != nil {
+		h = flushOnError{h, lw}
+	}
+	return slog.New(h), closeFn, nil
 }
 
 // credentials returns the transport credentials the TLS flags ask for.
@@ -138,30 +155,33 @@ the token file without dropping streams; SIGTERM drains and stops.`,
 
 // serverMain is a running server: database, listeners and gRPC server.
 type serverMain struct {
-	cfg     serveConfig
-	log     *slog.Logger
-	db      *store.DB
-	srv     *server.Server
-	grpc    *grpc.Server
-	lis     net.Listener
-	done    chan error
-	metrics *http.Server
-	web     *web.Handler
-	webHTTP *http.Server
-	webAddr string
+	cfg      serveConfig
+	log      *slog.Logger
+	closeLog func() error // flushes buffered lines; Close runs it last
+	db       *store.DB
+	srv      *server.Server
+	grpc     *grpc.Server
+	lis      net.Listener
+	done     chan error
+	metrics  *http.Server
+	web      *web.Handler
+	webHTTP  *http.Server
+	webAddr  string
 }
 
 func startServer(cfg serveConfig, tokens *server.Tokens) (*serverMain, error) {
-	log, err := cfg.logger(os.Stderr)
+	log, closeLog, err := cfg.logger(os.Stderr)
 	if err != nil {
 		return nil, err
 	}
 	creds, err := cfg.credentials()
 	if err != nil {
+		closeLog()
 		return nil, err
 	}
 	db, err := store.Open(cfg.db, store.Options{})
 	if err != nil {
+		closeLog()
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	srv, err := server.New(server.Config{
@@ -172,15 +192,17 @@ func startServer(cfg serveConfig, tokens *server.Tokens) (*serverMain, error) {
 	})
 	if err != nil {
 		db.Close()
+		closeLog()
 		return nil, err
 	}
 	lis, err := net.Listen("tcp", cfg.listen)
 	if err != nil {
 		srv.Close()
 		db.Close()
+		closeLog()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.listen, err)
 	}
-	m := &serverMain{cfg: cfg, log: log, db: db, srv: srv, grpc: srv.GRPCServer(creds...), lis: lis, done: make(chan error, 1)}
+	m := &serverMain{cfg: cfg, log: log, closeLog: closeLog, db: db, srv: srv, grpc: srv.GRPCServer(creds...), lis: lis, done: make(chan error, 1)}
 	if cfg.metricsListen != "" {
 		if err := m.serveMetrics(); err != nil {
 			m.abort()
@@ -305,7 +327,9 @@ func (m *serverMain) Close() error {
 	if m.metrics != nil {
 		m.metrics.Shutdown(ctx)
 	}
-	if err := m.db.Close(); err != nil {
+	err := m.db.Close()
+	m.closeLog()
+	if err != nil {
 		return fmt.Errorf("close database: %w", err)
 	}
 	return nil
