@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
@@ -188,9 +189,18 @@ func (s *Server) follow(ctx context.Context, stream pb.WatchService_WatchServer,
 	}
 }
 
-// send sends msg, which is r or r already encoded (encodedResponse).
+// send sends r; msg is r, or r already encoded (encodedResponse). Only a
+// gRPC stream is handed msg, whose codec sends the encoded bytes as they
+// are; any other implementation (the dashboard runs Watch in-process with
+// an adapter that implements Send alone) gets r through Send.
 func (s *Server) send(stream pb.WatchService_WatchServer, w *watcher, msg any, r *pb.WatchResponse) error {
-	if err := stream.SendMsg(msg); err != nil {
+	var err error
+	if g, ok := stream.(*grpc.GenericServerStream[pb.WatchRequest, pb.WatchResponse]); ok {
+		err = g.SendMsg(msg)
+	} else {
+		err = stream.Send(r)
+	}
+	if err != nil {
 		return err
 	}
 	if !r.GetFragment() {
@@ -199,7 +209,7 @@ func (s *Server) send(stream pb.WatchService_WatchServer, w *watcher, msg any, r
 	return nil
 }
 
-// cutOff is the status of a watcher the hub dropped (cut is closed).
+// cutOff is the status of a watcher the hub dropped (state watchCut).
 func cutOff(w *watcher) error {
 	if w.cutErr != nil {
 		return w.cutErr

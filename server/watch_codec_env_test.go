@@ -1,12 +1,17 @@
 package server_test
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/mem"
+	"google.golang.org/grpc/metadata"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/computescale/computescale/client"
@@ -99,4 +104,68 @@ func normalRecv(t *testing.T, st pb.WatchService_WatchClient) *pb.WatchResponse 
 		t.Fatal(err)
 	}
 	return r
+}
+
+// sendOnlyStream is a WatchService_WatchServer that implements Send and the
+// header calls only, as the dashboard's in-process adapter does; SendMsg on
+// the nil embedded stream would panic.
+type sendOnlyStream struct {
+	grpc.ServerStream
+	ctx  context.Context
+	got  chan *pb.WatchResponse
+	head chan metadata.MD
+}
+
+func (s *sendOnlyStream) Context() context.Context        { return s.ctx }
+func (s *sendOnlyStream) SendHeader(md metadata.MD) error { s.head <- md; return nil }
+func (s *sendOnlyStream) SetHeader(metadata.MD) error     { return nil }
+func (s *sendOnlyStream) SetTrailer(metadata.MD)          {}
+func (s *sendOnlyStream) Send(r *pb.WatchResponse) error {
+	select {
+	case s.got <- r:
+		return nil
+	case <-s.ctx.Done():
+		return s.ctx.Err()
+	}
+}
+
+// TestWatchSendPaths: a gRPC stream sends the hub's encoded bytes as they
+// are, and a stream that is not gRPC's (the dashboard's adapter) gets the
+// message through Send.
+func TestWatchSendPaths(t *testing.T) {
+	e := newEnv(t)
+	c, cancel := context.WithCancel(ctx(t))
+	defer cancel()
+	remote, err := watchStub(e.reader).Watch(c, &pb.WatchRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	startAfter(t, remote)
+	local := &sendOnlyStream{ctx: c, got: make(chan *pb.WatchResponse, 1), head: make(chan metadata.MD, 1)}
+	done := make(chan error, 1)
+	go func() { done <- e.srv.Watch(&pb.WatchRequest{}, local) }()
+	<-local.head
+	for e.srv.WatchSubscribers() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	if n := e.srv.OfferToWatchers(&pb.WatchResponse{Revision: 1001}, &pb.WatchResponse{Revision: 2002}); n != 2 {
+		t.Fatalf("offered to %d watchers, want 2", n)
+	}
+	if r := normalRecv(t, remote); r.GetRevision() != 1001 {
+		t.Errorf("gRPC stream got revision %d, want the encoded bytes' 1001", r.GetRevision())
+	}
+	select {
+	case r := <-local.got:
+		if r.GetRevision() != 2002 {
+			t.Errorf("in-process stream got revision %d, want the message's 2002", r.GetRevision())
+		}
+	case err := <-done:
+		t.Fatalf("in-process watch ended: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("in-process stream got nothing")
+	}
+	cancel()
+	if err := <-done; status.Code(err) != codes.Canceled {
+		t.Errorf("in-process watch ended with %v, want Canceled", err)
+	}
 }

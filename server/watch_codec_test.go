@@ -138,3 +138,18 @@ func pop(t *testing.T, w *watcher) *encodedResponse {
 	}
 	return r
 }
+
+// OfferToWatchers queues one response for every live watcher, as the hub
+// would, except that its encoded bytes are those of wire while its message
+// is msg: a gRPC client that receives wire got the hub's bytes as they are,
+// an in-process stream that receives msg got the message.
+func (s *Server) OfferToWatchers(wire, msg *pb.WatchResponse) int {
+	e := encodeResponse(wire)
+	e.WatchResponse = msg
+	s.hub.mu.Lock()
+	defer s.hub.mu.Unlock()
+	for w := range s.hub.subs {
+		w.offer([]*encodedResponse{e}, s.hub.bufSize)
+	}
+	return len(s.hub.subs)
+}
