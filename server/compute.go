@@ -32,7 +32,8 @@ func (s *Server) GetProvinceCompute(ctx context.Context, req *pb.GetProvinceComp
 		return nil, s.toError(ctx, err)
 	}
 	key := totalsKey{prov.Code, end}
-	if rev, err := s.store.Revision(); err == nil {
+	rev, writes, err := s.revision()
+	if err == nil {
 		if t, ok := s.totals.get(key, rev); ok {
 			return &pb.GetProvinceComputeResponse{Totals: t}, nil
 		}
@@ -41,6 +42,7 @@ func (s *Server) GetProvinceCompute(ctx context.Context, req *pb.GetProvinceComp
 	if err != nil {
 		return nil, s.toError(ctx, err)
 	}
+	s.observe(writes, rev)
 	t := protoconv.TotalsToProto(estimator.Sum(cells, end, factors), rev)
 	t.Province = protoconv.ProvinceToProto(prov)
 	s.totals.put(key, rev, t)
@@ -61,7 +63,8 @@ func (s *Server) GetNationalCompute(ctx context.Context, req *pb.GetNationalComp
 		return nil, s.toError(ctx, err)
 	}
 	key := totalsKey{0, end}
-	if rev, err := s.store.Revision(); err == nil {
+	rev, writes, err := s.revision()
+	if err == nil {
 		if t, ok := s.totals.get(key, rev); ok {
 			return &pb.GetNationalComputeResponse{Totals: t}, nil
 		}
@@ -70,6 +73,7 @@ func (s *Server) GetNationalCompute(ctx context.Context, req *pb.GetNationalComp
 	if err != nil {
 		return nil, s.toError(ctx, err)
 	}
+	s.observe(writes, rev)
 	t := protoconv.TotalsToProto(estimator.Sum(cells, end, factors), rev)
 	s.totals.put(key, rev, t)
 	return &pb.GetNationalComputeResponse{Totals: t}, nil

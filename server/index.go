@@ -23,7 +23,8 @@ func (s *Server) scoresOf(year int32, version uint64) ([]estimator.ProvinceScore
 		return nil, estimator.Methodology{}, 0, err
 	}
 	key := scoreKey{year, version}
-	if rev, err := s.store.Revision(); err == nil {
+	rev, writes, err := s.revision()
+	if err == nil {
 		if e, ok := s.scores.get(key, rev); ok {
 			return slices.Clone(e.scores), e.m, rev, nil
 		}
@@ -32,6 +33,7 @@ func (s *Server) scoresOf(year int32, version uint64) ([]estimator.ProvinceScore
 	if err != nil {
 		return nil, m, 0, err
 	}
+	s.observe(writes, rev)
 	scores, err := estimator.ScoreYear(in, m, weights)
 	if err != nil {
 		return nil, m, 0, fmt.Errorf("score %d with methodology %d: %w", year, m.Version, err)
@@ -64,7 +66,7 @@ func (s *Server) GetIndex(ctx context.Context, req *pb.GetIndexRequest) (*pb.Get
 		return nil, s.toError(ctx, invalid("unknown province", estimator.FieldViolation{Field: "province", Description: fmt.Sprintf("unknown province %q", req.GetProvince())}))
 	}
 	key := indexKey{prov.Code, req.GetYear(), req.GetMethodologyVersion()}
-	if rev, err := s.store.Revision(); err == nil {
+	if rev, _, err := s.revision(); err == nil {
 		if sc, ok := s.indexes.get(key, rev); ok {
 			return &pb.GetIndexResponse{Score: sc}, nil
 		}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/auth"
@@ -80,6 +81,7 @@ type Server struct {
 	scores        *revCache[scoreKey, scoreEntry]
 	totals        *revCache[totalsKey, *pb.ComputeTotals]
 	indexes       *revCache[indexKey, *pb.IndexScore]
+	known         atomic.Pointer[revStamp] // see revision (cache.go)
 }
 
 // New returns a Server for cfg; Close stops what it starts.
