@@ -157,6 +157,9 @@ func TestCallLogLine(t *testing.T) {
 	if _, ok := lines[1]["grpc.request.deadline"]; ok {
 		t.Errorf("a call without a deadline logged one: %v", lines[1])
 	}
+	if n := len(*s.methodLogs.Load()); n != 1 {
+		t.Errorf("%d method handlers for one method, want 1", n)
+	}
 	if strings.Contains(buf.b.String(), "token-0123456789") {
 		t.Error("a token reached the log")
 	}

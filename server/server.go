@@ -81,7 +81,8 @@ type Server struct {
 	scores        *revCache[scoreKey, scoreEntry]
 	totals        *revCache[totalsKey, *pb.ComputeTotals]
 	indexes       *revCache[indexKey, *pb.IndexScore]
-	known         atomic.Pointer[revStamp] // see revision (cache.go)
+	known         atomic.Pointer[revStamp]                   // see revision (cache.go)
+	methodLogs    atomic.Pointer[map[methodKey]slog.Handler] // see methodLog (calllog.go)
 }
 
 // New returns a Server for cfg; Close stops what it starts.
@@ -101,6 +102,7 @@ func New(cfg Config) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.methodLogs.Store(&map[methodKey]slog.Handler{})
 	if s.maxBatch <= 0 {
 		s.maxBatch = DefaultMaxBatchRecords
 	}
