@@ -109,6 +109,9 @@ func (db *DB) PutChip(spec estimator.ChipSpec) (PutChipResult, error) {
 		if err := chips.Put([]byte(spec.ID), val); err != nil {
 			return false, fmt.Errorf("store: write chip %q: %w", spec.ID, err)
 		}
+		if err := bumpCatalogEpoch(tx); err != nil {
+			return false, fmt.Errorf("store: catalog epoch: %w", err)
+		}
 		var cells []estimator.Cell
 		if res.Replaced {
 			if res.Rederived, cells, err = rederive(tx, spec.ID); err != nil {

@@ -40,9 +40,9 @@ func (db *DB) RecomputeYear(year int) (int, error) {
 	return n, err
 }
 
-// NewPending makes a batch for CommitGroup without queueing it.
-func NewPending(vendor string, recs []estimator.Record, replace bool) *Pending {
-	return &Pending{vendor: vendor, recs: recs, replace: replace, prepared: prepare(recs), done: make(chan struct{})}
+// NewPending prepares a batch for CommitGroup without queueing it.
+func (db *DB) NewPending(vendor string, recs []estimator.Record, replace bool) *Pending {
+	return &Pending{vendor: vendor, recs: recs, replace: replace, prepared: db.prepare(vendor, recs), done: make(chan struct{})}
 }
 
 // CommitGroup commits ps as one group, as the committer does with batches

@@ -51,7 +51,7 @@ type Pending struct {
 	vendor   string
 	recs     []estimator.Record
 	replace  bool
-	prepared []prepared // per record, encoded by the submitter
+	prepared *preparedBatch // what the submitter did ahead (prepare.go)
 
 	done  chan struct{}
 	res   IngestResult
@@ -64,29 +64,6 @@ type Pending struct {
 func (p *Pending) Wait() (IngestResult, error) {
 	<-p.done
 	return p.res, p.err
-}
-
-// prepared is what can be done for a record before its transaction, on the
-// submitter's goroutine rather than the committer's: its key and its value
-// up to the contributions, which need the catalog as of the transaction.
-type prepared struct {
-	key   []byte
-	value []byte // framed content (encodeFramedContent)
-	err   error
-}
-
-// contributionRoom is how many contributions a prepared value has room for
-// without a copy: a general server has one, an AI server two (its host CPUs
-// are a series of their own); more costs one copy.
-const contributionRoom = 2
-
-func prepare(recs []estimator.Record) []prepared {
-	out := make([]prepared, len(recs))
-	for i := range recs {
-		out[i].key = []byte(recs[i].ID)
-		out[i].value, out[i].err = encodeFramedContent(&recs[i], contributionRoom)
-	}
-	return out
 }
 
 func (p *Pending) finish(err error) {
@@ -262,15 +239,17 @@ func (db *DB) commitGroup(group []*Pending) {
 	if err != nil {
 		err = fmt.Errorf("store: commit %d batches: %w", len(group), err)
 	}
+	// The hook runs before any batch is answered, as for every other write,
+	// so that whoever reacts to an ack finds the hub already told.
+	if fn := db.onCommit.Load(); changed && err == nil && fn != nil {
+		(*fn)()
+	}
 	for _, p := range group {
 		if err != nil {
 			p.finish(err)
 		} else {
 			p.finish(p.err)
 		}
-	}
-	if fn := db.onCommit.Load(); changed && err == nil && fn != nil {
-		(*fn)()
 	}
 }
 

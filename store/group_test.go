@@ -18,11 +18,11 @@ func TestCommitGroup(t *testing.T) {
 	db := indexDB(t, 2023, 2024)
 	base := revision(t, db)
 	good := []estimator.Record{general("n1", guangdong, q(2024, 2), 7, "cpu-a")}
-	a := store.NewPending("acme", mustValid(t, good...), false)
-	b := store.NewPending("acme", mustValid(t, general("n2", guangdong, q(2024, 2), 1, "no-such-chip")), false)
-	c := store.NewPending("acme", mustValid(t, general("n1", guangdong, q(2024, 2), 8, "cpu-a")), false)
-	d := store.NewPending("zeta", mustValid(t, general("z1", beijing, q(2023, 4), 3, "cpu-b")), false)
-	e := store.NewPending("acme", mustValid(t, good...), false)
+	a := db.NewPending("acme", mustValid(t, good...), false)
+	b := db.NewPending("acme", mustValid(t, general("n2", guangdong, q(2024, 2), 1, "no-such-chip")), false)
+	c := db.NewPending("acme", mustValid(t, general("n1", guangdong, q(2024, 2), 8, "cpu-a")), false)
+	d := db.NewPending("zeta", mustValid(t, general("z1", beijing, q(2023, 4), 3, "cpu-b")), false)
+	e := db.NewPending("acme", mustValid(t, good...), false)
 	db.CommitGroup(a, b, c, d, e)
 
 	res := func(p *store.Pending) store.IngestResult {
@@ -91,9 +91,9 @@ func TestCommitGroupOverflow(t *testing.T) {
 		r.Components[0].Count = 5
 		return r
 	}
-	first := store.NewPending("acme", mustValid(t, big("b1")), false)
-	second := store.NewPending("acme", mustValid(t, big("b2")), false)
-	third := store.NewPending("acme", mustValid(t, general("g1", beijing, q(2024, 1), 2, "cpu-a")), false)
+	first := db.NewPending("acme", mustValid(t, big("b1")), false)
+	second := db.NewPending("acme", mustValid(t, big("b2")), false)
+	third := db.NewPending("acme", mustValid(t, general("g1", beijing, q(2024, 1), 2, "cpu-a")), false)
 	db.CommitGroup(first, second, third)
 	if _, err := first.Wait(); err != nil {
 		t.Fatal(err)
@@ -186,4 +186,38 @@ func TestCloseCommitsSubmitted(t *testing.T) {
 	if rec, err := db.Record("acme", "r9"); err != nil || rec.Units != 1 {
 		t.Errorf("r9 after reopen = %+v, %v", rec, err)
 	}
+}
+
+// TestPreparedStale: a chip written between a batch's preparation and its
+// commit makes the committer derive the batch again, so the stored
+// contributions follow the catalog the batch commits with.
+func TestPreparedStale(t *testing.T) {
+	db := seed(t)
+	p := db.NewPending("acme", mustValid(t,
+		general("s1", guangdong, q(2024, 1), 4, "cpu-a"),
+		aiServer("s2", beijing, q(2024, 2), 2, "gpu-a", "cpu-a")), false)
+	faster := cpuSpec("cpu-a")
+	faster.ClockHz *= 3
+	if _, err := db.PutChip(faster); err != nil {
+		t.Fatal(err)
+	}
+	db.CommitGroup(p)
+	if r, err := p.Wait(); err != nil || r.Created != 2 {
+		t.Fatalf("stale batch = %+v, %v; want 2 created", r, err)
+	}
+	verifyClean(t, db) // re-derives every record against the current catalog
+
+	// A resend prepared now, after the chip write, is unchanged.
+	again := db.NewPending("acme", mustValid(t,
+		general("s1", guangdong, q(2024, 1), 4, "cpu-a"),
+		aiServer("s2", beijing, q(2024, 2), 2, "gpu-a", "cpu-a")), false)
+	before := allCells(t, db)
+	db.CommitGroup(again)
+	if r, err := again.Wait(); err != nil || r.Unchanged != 2 {
+		t.Fatalf("resend = %+v, %v; want 2 unchanged", r, err)
+	}
+	if after := allCells(t, db); !reflect.DeepEqual(after, before) {
+		t.Errorf("a resend moved cells: %v, want %v", after, before)
+	}
+	verifyClean(t, db)
 }

@@ -28,6 +28,7 @@ import (
 //	meta                "schema"                          uint32 schema version (3)
 //	meta                "revision"                        uint64 last committed revision
 //	meta                "methodology"                     uint64 current methodology version
+//	meta                "catalog"                         uint64 catalog epoch (absent = 0)
 //	chips               chip id                           JSON chipDoc (chip.go)
 //	records/<vendor>    record id                         record value (below)
 //	chiprefs            chip id 0x00 vendor               uint64 records referring
@@ -42,7 +43,9 @@ import (
 // meta: "schema" is checked by Open; a file of another version is refused
 // rather than misread. "revision" starts at 0 and grows by one per committed
 // write; it is the key of that write's entry in changes. "methodology" names
-// the methodologies entry that scores are computed with.
+// the methodologies entry that scores are computed with. "catalog" grows by
+// one with every chip write, so that work prepared against the catalog
+// outside a write transaction can tell it is stale (prepare.go).
 //
 // chips: JSON, not the binary encoding, because the catalog is small and
 // rarely written, and JSON can be read with the bbolt tool and extended
@@ -159,6 +162,7 @@ var (
 	keySchema      = []byte("schema")
 	keyRevision    = []byte("revision")
 	keyMethodology = []byte("methodology")
+	keyCatalog     = []byte("catalog")
 )
 
 // allBuckets lists the top-level buckets Open creates.

@@ -54,7 +54,7 @@ func (db *DB) SubmitShipments(vendor string, recs []estimator.Record, replace bo
 		p.finish(err)
 		return p
 	}
-	p.prepared = prepare(recs)
+	p.prepared = db.prepare(vendor, recs)
 	db.group.submit(p)
 	return p
 }
@@ -100,6 +100,8 @@ type ingest struct {
 	bucket   *bbolt.Bucket // records/<vendor>; nil until the vendor has one
 	chips    *chipCache
 	deltas   cellDeltas
+	refs     refCounts
+	fast     bool     // the prepared contributions and sums hold (prepare.go)
 	olds     [][]byte // per record: its stored value, nil if new
 	dupOf    []int    // per record: the earlier record with its id, or -1
 	plans    []planned
@@ -112,9 +114,7 @@ type ingest struct {
 type planned struct {
 	rec   *estimator.Record
 	key   []byte
-	value []byte // framed content; write appends the contributions
-	cs    []estimator.Contribution
-	prev  *estimator.Record // the record it replaces, if any
+	value []byte // the whole record value
 }
 
 func newIngest(tx *bbolt.Tx, vendor string, replace bool) (*ingest, error) {
@@ -125,19 +125,26 @@ func newIngest(tx *bbolt.Tx, vendor string, replace bool) (*ingest, error) {
 	return &ingest{
 		tx: tx, vendor: vendor, replace: replace,
 		bucket: tx.Bucket(bucketRecords).Bucket([]byte(vendor)),
-		chips:  newChipCache(tx), deltas: cellDeltas{},
+		chips:  newChipCache(tx), deltas: cellDeltas{}, refs: refCounts{},
 		res: IngestResult{Revision: rev},
 	}, nil
 }
 
 // check looks at every record without writing anything, plans the writes and
-// sums the cell deltas, then turns the collected violations into the batch's
-// one error. Only a corrupt stored record or an overflow stops it early.
-func (in *ingest) check(recs []estimator.Record, prep []prepared) error {
+// sums the cell deltas and chip counts, then turns the collected violations
+// into the batch's one error. Only a corrupt stored record or an overflow
+// stops it early. With pb's sums still valid (the catalog unchanged since
+// SubmitShipments prepared them) it starts from them, as if every record
+// were new, and takes back what the records that exist change.
+func (in *ingest) check(recs []estimator.Record, pb *preparedBatch) error {
 	in.plans = make([]planned, 0, len(recs))
-	in.lookup(prep)
+	in.fast = pb.derived && pb.epoch == readCatalogEpoch(in.tx)
+	if in.fast {
+		in.deltas, in.refs = pb.deltas, pb.refs
+	}
+	in.lookup(pb.recs)
 	for i := range recs {
-		if err := in.checkRecord(i, &recs[i], &prep[i]); err != nil {
+		if err := in.checkRecord(i, &recs[i], &pb.recs[i]); err != nil {
 			return err
 		}
 	}
@@ -168,7 +175,7 @@ func (in *ingest) checkRecord(i int, r *estimator.Record, pr *prepared) error {
 	if pr.err != nil {
 		return in.domainError(prefix, pr.err)
 	}
-	content := pr.value[5:]
+	content := pr.framed[5:]
 	old := in.olds[i]
 	if old != nil {
 		prevContent, _, err := splitRecordValue(old)
@@ -177,6 +184,11 @@ func (in *ingest) checkRecord(i int, r *estimator.Record, pr *prepared) error {
 		}
 		if bytes.Equal(prevContent, content) {
 			in.res.Unchanged++
+			if in.fast && pr.derr == nil {
+				// The prepared sums counted it as new.
+				in.refs.add(in.vendor, r, -1)
+				return in.deltas.add(r.Province, pr.cs, -1)
+			}
 			return nil
 		}
 		if !in.replace {
@@ -185,14 +197,17 @@ func (in *ingest) checkRecord(i int, r *estimator.Record, pr *prepared) error {
 			return nil
 		}
 	}
-	cs, err := in.chips.derive(r)
-	if err != nil {
-		return in.domainError(prefix, err)
+	cs, derr := pr.cs, pr.derr
+	if !in.fast {
+		cs, derr = in.chips.derive(r)
+	}
+	if derr != nil {
+		return in.domainError(prefix, derr)
 	}
 	if len(in.invalid)+len(in.conflict) > 0 {
 		return nil // the batch will fail: only look for more violations
 	}
-	p := planned{rec: r, key: pr.key, value: pr.value, cs: cs}
+	p := planned{rec: r, key: pr.key, value: pr.value}
 	if old != nil {
 		prev, prevCS, err := decodeRecordValue(old)
 		if err != nil {
@@ -201,14 +216,24 @@ func (in *ingest) checkRecord(i int, r *estimator.Record, pr *prepared) error {
 		if err := in.deltas.add(prev.Province, prevCS, -1); err != nil {
 			return err
 		}
-		p.prev = &prev
+		in.refs.add(in.vendor, &prev, -1)
 		in.res.Replaced++
 	} else {
 		in.res.Created++
 	}
-	if err := in.deltas.add(r.Province, cs, +1); err != nil {
-		return &estimator.Error{Code: estimator.EResourceExhausted, Message: "batch would overflow a cell",
-			Violations: []estimator.FieldViolation{{Field: prefix + "units", Description: err.Error()}}}
+	if !in.fast {
+		if err := in.deltas.add(r.Province, cs, +1); err != nil {
+			return &estimator.Error{Code: estimator.EResourceExhausted, Message: "batch would overflow a cell",
+				Violations: []estimator.FieldViolation{{Field: prefix + "units", Description: err.Error()}}}
+		}
+		in.refs.add(in.vendor, r, +1)
+		// A copy: the framed value's spare room may hold the prepared
+		// contributions, which are stale.
+		v, err := appendContributions(pr.framed[:len(pr.framed):len(pr.framed)], cs)
+		if err != nil {
+			return fmt.Errorf("store: encode record %s/%s: %w", in.vendor, r.ID, err)
+		}
+		p.value = v
 	}
 	in.plans = append(in.plans, p)
 	return nil
@@ -255,7 +280,7 @@ func (in *ingest) lookup(prep []prepared) {
 	}
 }
 
-// write stores the planned records and their chip references.
+// write stores the planned records and the chip counts.
 func (in *ingest) write() error {
 	if in.bucket == nil {
 		b, err := in.tx.Bucket(bucketRecords).CreateBucketIfNotExists([]byte(in.vendor))
@@ -264,21 +289,12 @@ func (in *ingest) write() error {
 		}
 		in.bucket = b
 	}
-	refs := refCounts{}
 	for _, p := range in.plans {
-		if p.prev != nil {
-			refs.add(in.vendor, p.prev, -1)
-		}
-		v, err := appendContributions(p.value, p.cs)
-		if err == nil {
-			err = in.bucket.Put(p.key, v)
-		}
-		if err != nil {
+		if err := in.bucket.Put(p.key, p.value); err != nil {
 			return fmt.Errorf("store: write record %s/%s: %w", in.vendor, p.rec.ID, err)
 		}
-		refs.add(in.vendor, p.rec, +1)
 	}
-	return refs.apply(in.tx)
+	return in.refs.apply(in.tx)
 }
 
 // domainError files an EInvalid error's violations under prefix and returns
