@@ -217,8 +217,22 @@ func (h *hub) compact() {
 	}
 }
 
-// drain publishes every revision after h.last that the log holds.
+// drain publishes every revision after h.last that the log holds. With
+// nobody watching it only moves h.last to the store's revision: reading and
+// converting the log is for watchers, and one that joins later replays it
+// from the store anyway.
 func (h *hub) drain() {
+	if rev, err := h.store.Revision(); err == nil {
+		h.mu.Lock()
+		idle := len(h.subs) == 0
+		if idle && rev > h.last {
+			h.last = rev
+		}
+		h.mu.Unlock()
+		if idle {
+			return
+		}
+	}
 	for {
 		h.mu.Lock()
 		from := h.last + 1
