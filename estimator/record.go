@@ -100,7 +100,7 @@ func (r *Record) Validate(maxYear int) []FieldViolation {
 		bad("components", "at most %d components per unit", MaxComponents)
 	}
 	for i, c := range r.Components {
-		f := fmt.Sprintf("components[%d].", i)
+		f := componentPath(i) // not formatted per call: every record of every batch comes here
 		if c.Count < 1 || c.Count > MaxChipsPerUnit {
 			bad(f+"count", "count %d is outside 1..%d", c.Count, MaxChipsPerUnit)
 		}
@@ -121,6 +121,22 @@ func (r *Record) Validate(maxYear int) []FieldViolation {
 		}
 	}
 	return vs
+}
+
+// componentPaths are the common components[i]. prefixes, ready-made.
+var componentPaths = func() [MaxComponents]string {
+	var out [MaxComponents]string
+	for i := range out {
+		out[i] = fmt.Sprintf("components[%d].", i)
+	}
+	return out
+}()
+
+func componentPath(i int) string {
+	if i < len(componentPaths) {
+		return componentPaths[i]
+	}
+	return fmt.Sprintf("components[%d].", i)
 }
 
 func printableASCII(s string) bool {
