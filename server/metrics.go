@@ -89,6 +89,14 @@ func newMetrics(s *Server) *metrics {
 			return st.TxStats.GetSpillTime().Seconds()
 		}),
 		gauge("computescale_bbolt_free_pages", "Free pages in the bbolt file.", func() float64 { return float64(bolt.Stats().FreePageN) }),
+		counter("computescale_commit_groups_total", "Transactions the shipment committer ran (each commits one or more batches).", func() float64 {
+			groups, _ := s.store.GroupStats()
+			return float64(groups)
+		}),
+		counter("computescale_commit_group_batches_total", "Shipment batches committed in those transactions; divided by the groups, the mean group size.", func() float64 {
+			_, batches := s.store.GroupStats()
+			return float64(batches)
+		}),
 	)
 	return m
 }

@@ -42,6 +42,9 @@ func TestMetrics(t *testing.T) {
 		"computescale_changelog_entries ",
 		"computescale_bbolt_file_bytes ",
 		"computescale_watch_subscribers 0",
+		// One batch committed (the other was refused before the store), alone.
+		"computescale_commit_groups_total 1",
+		"computescale_commit_group_batches_total 1",
 		`grpc_server_handled_total{grpc_code="OK",grpc_method="GetNationalCompute",grpc_service="computescale.v1.ComputeService",grpc_shape="unary",grpc_type="unary"} 1`,
 		`grpc_server_handling_seconds_count{grpc_method="GetNationalCompute",grpc_service="computescale.v1.ComputeService",grpc_shape="unary",grpc_type="unary"} 1`,
 		`grpc_server_started_total{grpc_method="IngestShipments",grpc_service="computescale.v1.IngestService",grpc_shape="stream",grpc_type="bidi_stream"} 2`,
