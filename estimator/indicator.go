@@ -51,13 +51,22 @@ func Indicators() []Indicator {
 // LookupIndicator finds any of the 16 observation codes: the 14 leaves and
 // "gdp" and "digital_economy_core" (whose Dimension is "").
 func LookupIndicator(code string) (Indicator, bool) {
-	for _, ind := range indicators {
-		if ind.Code == code {
-			return ind, true
-		}
+	i, ok := indicatorIndex[code]
+	if !ok {
+		return Indicator{}, false
 	}
-	return Indicator{}, false
+	return indicators[i], true
 }
+
+// indicatorIndex finds an indicator by code in one map lookup: scoring a
+// year looks every leaf up for every province.
+var indicatorIndex = func() map[string]int {
+	m := make(map[string]int, len(indicators))
+	for i, ind := range indicators {
+		m[ind.Code] = i
+	}
+	return m
+}()
 
 // Dimensions returns the five dimension codes in the blue book's order.
 func Dimensions() []string {

@@ -61,12 +61,28 @@ func Provinces() []Province {
 
 // ProvinceByCode returns the province with a GB/T 2260 code.
 func ProvinceByCode(code uint32) (Province, bool) {
-	for _, p := range provinces {
-		if p.Code == code {
-			return p, true
-		}
+	if i := provinceSlot(code); i >= 0 {
+		return provinces[i], true
 	}
 	return Province{}, false
+}
+
+// provinceSlots maps a provincial code's first two digits (GB/T 2260 codes
+// of provinces are NN0000) to its index in provinces plus one, 0 for none:
+// every record validated and every score computed looks a province up.
+var provinceSlots = func() (slots [100]uint8) {
+	for i, p := range provinces {
+		slots[p.Code/10000] = uint8(i + 1)
+	}
+	return slots
+}()
+
+// provinceSlot is the index of code in provinces, or -1.
+func provinceSlot(code uint32) int {
+	if code%10000 != 0 || code/10000 >= uint32(len(provinceSlots)) {
+		return -1
+	}
+	return int(provinceSlots[code/10000]) - 1
 }
 
 // provinceIndex maps every accepted spelling, folded, to its province. It is

@@ -34,14 +34,7 @@ func (v YearValues) Set(code string, province uint32, value float64) {
 	}
 }
 
-func provinceIndexOf(code uint32) int {
-	for i, p := range provinces {
-		if p.Code == code {
-			return i
-		}
-	}
-	return -1
-}
+func provinceIndexOf(code uint32) int { return provinceSlot(code) }
 
 // SetScale fills the three derived leaves from each province's totals as of
 // the end of year (the six-year window), as FP32-equivalent EFlops so that a
