@@ -152,7 +152,10 @@ func Sum(cells []Cell, end Period, f Factors) Totals {
 	t := Totals{Period: end, Window: w, Factors: f}
 	var series [SeriesSuperOff + 1]int128
 	var units [SeriesSuperOff + 1]int128
-	years := make(map[int]*[SeriesAIHost + 1]int128)
+	// Per calendar year of the window (at most seven: six years ending
+	// mid-year), indexed from its first year; an array, not a map, because
+	// scoring a year sums every province.
+	var years [8][SeriesAIHost + 1]int128
 	endIdx := end.quarterIndex()
 	for _, c := range cells {
 		var weight int64
@@ -176,13 +179,8 @@ func Sum(cells []Cell, end Period, f Factors) Totals {
 		} else {
 			t.Records += c.Records
 		}
-		if c.Series <= SeriesAIHost {
-			y := years[c.Period.Year]
-			if y == nil {
-				y = new([SeriesAIHost + 1]int128)
-				years[c.Period.Year] = y
-			}
-			y[c.Series].addMul(c.MFLOPS, weight)
+		if i := c.Period.Year - w.Start.Year; c.Series <= SeriesAIHost && i >= 0 && i < len(years) {
+			years[i][c.Series].addMul(c.MFLOPS, weight)
 		}
 	}
 	t.AIHostFP32 = series[SeriesAIHost].eflops()
@@ -201,7 +199,8 @@ func Sum(cells []Cell, end Period, f Factors) Totals {
 	t.SuperSystems = int64(units[SeriesSuperOn].sub(units[SeriesSuperOff]).float() / 4)
 	for _, y := range w.Years() {
 		yt := YearTotals{Year: y}
-		if s := years[y]; s != nil {
+		if i := y - w.Start.Year; i >= 0 && i < len(years) {
+			s := &years[i]
 			yt.BasicFP32 = s[SeriesBasic].eflops()
 			if f.IncludeAIHostCPUs {
 				yt.BasicFP32 += s[SeriesAIHost].eflops()
