@@ -40,7 +40,12 @@ type IndexScore struct {
 // Dimensions with no weight at all are left out of both maps. Sums run in
 // code order, so equal inputs give bit-identical scores.
 func Composite(leafScores, weights map[string]float64, dimOf func(code string) string, rule MissingRule, geometric bool) (IndexScore, error) {
-	codes := sortedKeys(weights)
+	return compositeOf(sortedKeys(weights), leafScores, weights, dimOf, rule, geometric)
+}
+
+// compositeOf is Composite with the weights' codes already sorted, so that
+// ScoreYear sorts them once for all provinces.
+func compositeOf(codes []string, leafScores, weights map[string]float64, dimOf func(code string) string, rule MissingRule, geometric bool) (IndexScore, error) {
 	if vs := checkComposite(codes, leafScores, weights, dimOf, rule, geometric); len(vs) > 0 {
 		return IndexScore{}, Invalid("bad composite input", vs)
 	}

@@ -94,9 +94,10 @@ func ScoreYear(in ScoreInputs, m Methodology, weights map[string]float64) ([]Pro
 		norm[code] = vec
 	}
 	out := make([]ProvinceScore, NumProvinces)
+	rule := MissingRule{CoverageThreshold: m.CoverageThreshold}
 	for i, p := range provinces {
-		leaf := map[string]float64{}
-		ps := ProvinceScore{Province: p.Code, Year: in.Year}
+		leaf := make(map[string]float64, len(codes))
+		ps := ProvinceScore{Province: p.Code, Year: in.Year, Leaves: make([]LeafScore, 0, len(codes))}
 		for _, code := range codes {
 			value := math.NaN()
 			if vec, ok := in.Values[code]; ok {
@@ -105,7 +106,7 @@ func ScoreYear(in ScoreInputs, m Methodology, weights map[string]float64) ([]Pro
 			leaf[code] = norm[code][i]
 			ps.Leaves = append(ps.Leaves, LeafScore{Code: code, Value: value, Normalized: norm[code][i], Weight: weights[code]})
 		}
-		s, err := Composite(leaf, weights, DimensionOf, MissingRule{CoverageThreshold: m.CoverageThreshold}, m.Aggregation == AggGeometric)
+		s, err := compositeOf(codes, leaf, weights, DimensionOf, rule, m.Aggregation == AggGeometric)
 		if err != nil {
 			return nil, err
 		}
