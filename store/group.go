@@ -20,7 +20,7 @@ import (
 // commits them together in one transaction:
 //
 //   - each batch is still all or nothing: it is checked in full before it
-//     writes anything (checkIngest), so a rejected batch leaves nothing
+//     writes anything (ingest.check), so a rejected batch leaves nothing
 //     behind and its neighbours in the group commit as if it had not come;
 //   - each batch that changes something still gets its own revision and its
 //     own change-log entry, in the order the batches were submitted, so a
@@ -178,7 +178,7 @@ func (db *DB) commitGroup(group []*Pending) {
 		var im impact
 		cells := cellDeltas{} // new amounts, written after the last batch
 		for _, p := range group {
-			p.res, p.err, p.cells = IngestResult{}, nil, nil
+			p.res, p.err, p.cells, p.im = IngestResult{}, nil, nil, impact{}
 			ok, rejected, err := db.applyIngest(tx, p, cells)
 			if err != nil {
 				return err
