@@ -52,6 +52,8 @@ type DB struct {
 	onCommit atomic.Pointer[func()]
 	// group commits shipment batches (group.go).
 	group *committer
+	// base keeps the base year's values between commits (basecache.go).
+	base atomic.Pointer[baseValues]
 }
 
 // Open opens or creates the store at path, creates every bucket, stores the

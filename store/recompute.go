@@ -26,7 +26,11 @@ func (db *DB) RecomputeYear(year int) (int, error) {
 		if err != nil {
 			return err
 		}
-		changes, err := rescoreYear(newScoreSource(tx, years, sc.m), year, sc)
+		src := newScoreSource(tx, years, sc.m)
+		if err := db.withBase(src, false); err != nil { // it writes nothing
+			return err
+		}
+		changes, err := rescoreYear(src, year, sc)
 		if err != nil {
 			return err
 		}

@@ -85,6 +85,9 @@ func (im *impact) resolve(indexYears []int, m estimator.Methodology) []int {
 // returns them for the change log. sc is the methodology to score with; nil
 // means the current one. With Options.NoIndex it does nothing.
 func (db *DB) rescore(tx *bbolt.Tx, im impact, sc *scoring) ([]ScoreChange, error) {
+	// First, whatever else happens: a write that moves the cached base year
+	// drops it before it can commit (basecache.go).
+	db.dropBase(im)
 	if db.noIndex {
 		return nil, nil
 	}
@@ -102,6 +105,9 @@ func (db *DB) rescore(tx *bbolt.Tx, im impact, sc *scoring) ([]ScoreChange, erro
 		return nil, nil
 	}
 	src := newScoreSource(tx, years, sc.m)
+	if err := db.withBase(src, im.all || im.covers(sc.m.BaseYear)); err != nil {
+		return nil, err
+	}
 	var out []ScoreChange
 	for _, y := range affected {
 		changes, err := rescoreYear(src, y, sc)

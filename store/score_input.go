@@ -21,6 +21,9 @@ type scoreSource struct {
 	years  []int                       // the index years, pooled for ScopePooled
 	cells  map[uint32][]estimator.Cell // by province; nil until first needed
 	values map[int]estimator.YearValues
+	// base, if set, is the base year's values kept between transactions
+	// (basecache.go); nil reads them like any year.
+	base *baseValues
 }
 
 func newScoreSource(tx *bbolt.Tx, indexYears []int, m estimator.Methodology) *scoreSource {
@@ -38,7 +41,9 @@ func (s *scoreSource) inputs(year int) (estimator.ScoreInputs, error) {
 	}
 	in := estimator.ScoreInputs{Year: year, Values: v}
 	if s.m.BaseYear != 0 && s.m.BaseYear != year {
-		if in.Base, err = s.yearValues(s.m.BaseYear); err != nil {
+		if s.base != nil {
+			in.Base = s.base.values
+		} else if in.Base, err = s.yearValues(s.m.BaseYear); err != nil {
 			return estimator.ScoreInputs{}, err
 		}
 	}
