@@ -78,8 +78,10 @@ func Dimensions() []string {
 // DimensionOf is the dimension of a leaf code, "" for any other code; it is
 // the dimOf that Composite takes for the index of METHOD.md.
 func DimensionOf(code string) string {
-	ind, _ := LookupIndicator(code)
-	return ind.Dimension
+	if i, ok := indicatorIndex[code]; ok {
+		return indicators[i].Dimension // no copy of the whole Indicator: scoring asks per leaf and province
+	}
+	return ""
 }
 
 // IndexRootCode is the code of the root of DefaultHierarchy.
