@@ -45,18 +45,19 @@ func (rc refCounts) add(vendor string, r *estimator.Record, sign int64) {
 // count that reaches zero.
 func (rc refCounts) apply(tx *bbolt.Tx) error {
 	b := tx.Bucket(bucketChipRefs)
-	keys := make([][]byte, 0, len(rc))
-	deltas := make(map[string]int64, len(rc))
+	type change struct {
+		key []byte
+		d   int64
+	}
+	changes := make([]change, 0, len(rc))
 	for cv, d := range rc {
 		if d != 0 {
-			k := chipRefKey(cv.chip, cv.vendor)
-			keys = append(keys, k)
-			deltas[string(k)] = d
+			changes = append(changes, change{chipRefKey(cv.chip, cv.vendor), d})
 		}
 	}
-	slices.SortFunc(keys, bytes.Compare)
-	for _, key := range keys {
-		k, d := string(key), deltas[string(key)]
+	slices.SortFunc(changes, func(a, b change) int { return bytes.Compare(a.key, b.key) })
+	for _, c := range changes {
+		key, k, d := c.key, string(c.key), c.d
 		var cur int64
 		if v := b.Get(key); v != nil {
 			if len(v) != 8 {

@@ -13,8 +13,9 @@ func (db *DB) NewPending(vendor string, recs []estimator.Record, replace bool) *
 // that queued while it was busy, so that tests choose the group.
 func (db *DB) CommitGroup(ps ...*Pending) { db.commitGroup(ps) }
 
-// ContentSizes returns contentSize(r) and the length encodeContent gives r.
+// ContentSizes returns contentSize(r) and the length of the content
+// encodeFramedContent gives r.
 func ContentSizes(r *estimator.Record) (predicted, actual int, err error) {
-	b, err := encodeContent(r)
-	return contentSize(r), len(b), err
+	b, err := encodeFramedContent(r, 0)
+	return contentSize(r), len(b) - 5, err
 }

@@ -19,19 +19,10 @@ const (
 // contributionLen is the encoded size of one stored contribution.
 const contributionLen = 1 + 3 + 3*8
 
-// encodeContent returns the canonical content bytes of r: equal records give
-// equal bytes, which is how an identical resend is recognised.
-func encodeContent(r *estimator.Record) ([]byte, error) {
-	e := &encoder{buf: make([]byte, 0, 64+48*len(r.Components))}
-	if err := encodeContentTo(e, r); err != nil {
-		return nil, err
-	}
-	return e.buf, nil
-}
-
-// encodeFramedContent is framedContent(encodeContent(r), room) in one
-// allocation of the right size: the ingest path encodes every record of
-// every batch.
+// encodeFramedContent starts r's record value with its canonical content
+// (equal records give equal bytes, which is how an identical resend is
+// recognised), with room for room contributions, in one allocation of the
+// right size: the ingest path encodes every record of every batch.
 func encodeFramedContent(r *estimator.Record, room int) ([]byte, error) {
 	e := &encoder{buf: make([]byte, 5, 5+contentSize(r)+2+contributionLen*room)}
 	e.buf[0] = recordVersion

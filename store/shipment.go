@@ -78,8 +78,7 @@ func (db *DB) applyIngest(tx *bbolt.Tx, p *Pending, cells cellDeltas) (changed b
 	}
 	planned, err := planCells(tx, in.deltas, cells)
 	if err != nil {
-		p.res = IngestResult{}
-		return false, err, nil
+		return false, err, nil // finish clears p.res for a rejected batch
 	}
 	if err := in.write(); err != nil {
 		return false, nil, err
