@@ -222,15 +222,19 @@ func (h *hub) compact() {
 // converting the log is for watchers, and one that joins later replays it
 // from the store anyway.
 func (h *hub) drain() {
-	if rev, err := h.store.Revision(); err == nil {
-		h.mu.Lock()
-		idle := len(h.subs) == 0
-		if idle && rev > h.last {
-			h.last = rev
-		}
-		h.mu.Unlock()
-		if idle {
-			return
+	if h.subscribers() == 0 {
+		// The revision is read only when idle: with watchers, the log
+		// read below tells the same.
+		if rev, err := h.store.Revision(); err == nil {
+			h.mu.Lock()
+			idle := len(h.subs) == 0
+			if idle && rev > h.last {
+				h.last = rev
+			}
+			h.mu.Unlock()
+			if idle {
+				return
+			}
 		}
 	}
 	for {
