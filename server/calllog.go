@@ -20,9 +20,16 @@ import (
 func (s *Server) callLogOptions() []logging.Option {
 	return []logging.Option{
 		logging.WithLogOnEvents(logging.FinishCall),
-		logging.WithDurationField(logging.DurationToDurationField),
+		logging.WithDurationField(durationSeconds),
 		logging.WithTimestampFormat(""),
 	}
+}
+
+// durationSeconds logs grpc.duration as a number of seconds (a float), the
+// unit Prometheus and most log pipelines expect, rather than the middleware's
+// Go duration string ("1.2ms"), which a JSON consumer cannot sum or compare.
+func durationSeconds(d time.Duration) logging.Fields {
+	return logging.Fields{"grpc.duration", d.Seconds()}
 }
 
 // Fields of the middleware that logCall leaves out or replaces.

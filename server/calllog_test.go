@@ -138,8 +138,8 @@ func TestCallLogLine(t *testing.T) {
 		if l["grpc.code"] != want.code || l["level"] != want.level {
 			t.Errorf("line %d: code %v level %v, want %s %s", i, l["grpc.code"], l["level"], want.code, want.level)
 		}
-		if d, _ := l["grpc.duration"].(string); d == "" {
-			t.Errorf("line %d: no grpc.duration: %v", i, l)
+		if d, ok := l["grpc.duration"].(float64); !ok || d <= 0 || d > 60 {
+			t.Errorf("line %d: grpc.duration %#v, want a number of seconds: %v", i, l["grpc.duration"], l)
 		}
 		if got, _ := l["caller"].(string); got != want.caller {
 			t.Errorf("line %d: caller %q, want %q", i, got, want.caller)

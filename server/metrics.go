@@ -2,10 +2,13 @@ package server
 
 import (
 	"os"
+	"runtime"
+	"runtime/debug"
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"google.golang.org/grpc"
 )
 
 // metrics are the server's Prometheus collectors, in their own registry so
@@ -53,7 +56,7 @@ func newMetrics(s *Server) *metrics {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f)
 	}
 	bolt := s.store.Bolt()
-	m.registry.MustRegister(m.unary, m.stream, m.ingested, m.rejected, m.batches, m.commitSeconds,
+	m.registry.MustRegister(m.unary, m.stream, m.ingested, m.rejected, m.batches, m.commitSeconds, buildInfo(),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		gauge("computescale_revision", "The store's current revision.", func() float64 {
 			rev, _ := s.store.Revision()
@@ -99,6 +102,56 @@ func newMetrics(s *Server) *metrics {
 		}),
 	)
 	return m
+}
+
+// buildInfo is computescale_build_info, constant 1, whose labels say which
+// build is running (the Prometheus convention for version information), so
+// a dashboard can tell a rollout's old and new servers apart.
+func buildInfo() prometheus.Collector {
+	labels := prometheus.Labels{"version": "(devel)", "goversion": runtime.Version(), "revision": "unknown"}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			labels["version"] = bi.Main.Version
+		}
+		for _, kv := range bi.Settings {
+			if kv.Key == "vcs.revision" && kv.Value != "" {
+				labels["revision"] = kv.Value
+			}
+		}
+	}
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "computescale_build_info", Help: "Always 1; the labels name the running build.", ConstLabels: labels,
+	}, func() float64 { return 1 })
+}
+
+// initialize creates every method's RPC series at zero before the first
+// call, so that rate() and absent-series alerts work from the start instead
+// of after each method's first call. Each provider instance gets only the
+// methods of its shape: unary methods alone have a handling-time histogram.
+func (m *metrics) initialize(g *grpc.Server) {
+	m.unary.InitializeMetrics(methodsOfShape{g, false})
+	m.stream.InitializeMetrics(methodsOfShape{g, true})
+}
+
+// methodsOfShape is g's service info reduced to its unary or its streaming
+// methods.
+type methodsOfShape struct {
+	g       *grpc.Server
+	streams bool
+}
+
+func (f methodsOfShape) GetServiceInfo() map[string]grpc.ServiceInfo {
+	out := map[string]grpc.ServiceInfo{}
+	for name, info := range f.g.GetServiceInfo() {
+		var keep []grpc.MethodInfo
+		for _, mi := range info.Methods {
+			if (mi.IsClientStream || mi.IsServerStream) == f.streams {
+				keep = append(keep, mi)
+			}
+		}
+		out[name] = grpc.ServiceInfo{Methods: keep, Metadata: info.Metadata}
+	}
+	return out
 }
 
 // Registry is what --metrics-listen serves.

@@ -149,3 +149,39 @@ func TestRecvMessageLimit(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestMetricsFromStart: before any call, every method already has its
+// series at zero (InitializeMetrics), unary ones with a histogram and
+// streaming ones without, and computescale_build_info names the build.
+func TestMetricsFromStart(t *testing.T) {
+	e := newEnv(t)
+	var text strings.Builder
+	mfs, err := e.srv.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if _, err := expfmt.MetricFamilyToText(&text, mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range []string{
+		`grpc_server_handled_total{grpc_code="OK",grpc_method="GetIndex",grpc_service="computescale.v1.IndexService",grpc_shape="unary",grpc_type="unary"} 0`,
+		`grpc_server_handled_total{grpc_code="Unavailable",grpc_method="Watch",grpc_service="computescale.v1.WatchService",grpc_shape="stream",grpc_type="server_stream"} 0`,
+		`grpc_server_started_total{grpc_method="PutObservations",grpc_service="computescale.v1.IngestService",grpc_shape="stream",grpc_type="bidi_stream"} 0`,
+		`grpc_server_handling_seconds_count{grpc_method="Verify",grpc_service="computescale.v1.AdminService",grpc_shape="unary",grpc_type="unary"} 0`,
+		`computescale_build_info{goversion="go`,
+	} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("metrics at start lack %s", want)
+		}
+	}
+	for _, wrong := range []string{
+		`grpc_server_handling_seconds_count{grpc_method="Watch"`,
+		`grpc_server_started_total{grpc_method="GetIndex",grpc_service="computescale.v1.IndexService",grpc_shape="stream"`,
+	} {
+		if strings.Contains(text.String(), wrong) {
+			t.Errorf("metrics at start have %s", wrong)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -192,4 +193,45 @@ func TestStartServerMetricsListenFails(t *testing.T) {
 		t.Fatalf("database still locked: %v", err)
 	}
 	s.Close()
+}
+
+// TestPprofOnlyWithFlag: /debug/pprof/ is served on the metrics address only
+// with --pprof; /metrics always is; --pprof without --metrics-listen does not
+// start.
+func TestPprofOnlyWithFlag(t *testing.T) {
+	get := func(url string) int {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for _, on := range []bool{false, true} {
+		cfg := serveConfig{db: filepath.Join(t.TempDir(), "p.db"), listen: "127.0.0.1:0", metricsListen: "127.0.0.1:0", pprof: on,
+			logFormat: "text", logLevel: "error", shutdownGrace: time.Second, maxBatch: 1000, maxRecv: 32 << 20}
+		m, err := startServer(cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := "http://" + m.metricsAddr
+		if code := get(base + "/metrics"); code != http.StatusOK {
+			t.Errorf("pprof=%v: /metrics %d", on, code)
+		}
+		want := http.StatusNotFound
+		if on {
+			want = http.StatusOK
+		}
+		if code := get(base + "/debug/pprof/"); code != want {
+			t.Errorf("pprof=%v: /debug/pprof/ %d, want %d", on, code, want)
+		}
+		if err := m.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := serveConfig{db: filepath.Join(t.TempDir(), "p.db"), listen: "127.0.0.1:0", pprof: true, logFormat: "text", logLevel: "error"}
+	if m, err := startServer(cfg, nil); err == nil {
+		m.Close()
+		t.Error("--pprof without --metrics-listen started")
+	}
 }

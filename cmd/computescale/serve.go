@@ -39,6 +39,7 @@ type serveConfig struct {
 
 	tlsCert, tlsKey, clientCA string
 	metricsListen             string
+	pprof                     bool
 	httpListen                string
 
 	maxStreams     uint32
@@ -58,7 +59,8 @@ func (c *serveConfig) register(cmd *cobra.Command, defaultDB, defaultHTTP string
 	f.StringVar(&c.tlsCert, "tls-cert", "", "TLS certificate (PEM); with --tls-key, serve TLS instead of plaintext")
 	f.StringVar(&c.tlsKey, "tls-key", "", "TLS private key (PEM)")
 	f.StringVar(&c.clientCA, "client-ca", "", "CA bundle (PEM) to require and verify client certificates (mTLS)")
-	f.StringVar(&c.metricsListen, "metrics-listen", "", "serve Prometheus /metrics (and /debug/pprof) on this address; off when empty")
+	f.StringVar(&c.metricsListen, "metrics-listen", "", "serve Prometheus /metrics on this address; off when empty")
+	f.BoolVar(&c.pprof, "pprof", false, "also serve /debug/pprof/ on the --metrics-listen address (profiles expose internals and cost CPU, so off by default)")
 	f.StringVar(&c.httpListen, "http-listen", defaultHTTP, "serve the read-only web dashboard on this address (same tokens); off when empty")
 	f.IntVar(&c.maxBatch, "max-batch", server.DefaultMaxBatchRecords, "most records or observations in one ingest batch")
 	f.IntVar(&c.maxRecv, "max-recv-bytes", server.DefaultMaxRecvMsgBytes, "largest request message in bytes")
@@ -155,24 +157,29 @@ the token file without dropping streams; SIGTERM drains and stops.`,
 
 // serverMain is a running server: database, listeners and gRPC server.
 type serverMain struct {
-	cfg      serveConfig
-	log      *slog.Logger
-	closeLog func() error // flushes buffered lines; Close runs it last
-	db       *store.DB
-	srv      *server.Server
-	grpc     *grpc.Server
-	lis      net.Listener
-	done     chan error
-	metrics  *http.Server
-	web      *web.Handler
-	webHTTP  *http.Server
-	webAddr  string
+	cfg         serveConfig
+	log         *slog.Logger
+	closeLog    func() error // flushes buffered lines; Close runs it last
+	db          *store.DB
+	srv         *server.Server
+	grpc        *grpc.Server
+	lis         net.Listener
+	done        chan error
+	metrics     *http.Server
+	metricsAddr string
+	web         *web.Handler
+	webHTTP     *http.Server
+	webAddr     string
 }
 
 func startServer(cfg serveConfig, tokens *server.Tokens) (*serverMain, error) {
 	log, closeLog, err := cfg.logger(os.Stderr)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.pprof && cfg.metricsListen == "" {
+		closeLog()
+		return nil, errors.New("--pprof needs --metrics-listen: the profiles are served on the metrics address, never on the gRPC or dashboard port")
 	}
 	creds, err := cfg.credentials()
 	if err != nil {
@@ -220,8 +227,8 @@ func startServer(cfg serveConfig, tokens *server.Tokens) (*serverMain, error) {
 	return m, nil
 }
 
-// serveMetrics exposes /metrics and the pprof handlers on their own
-// listener, never on the gRPC port.
+// serveMetrics exposes /metrics, and with --pprof the pprof handlers, on
+// their own listener, never on the gRPC port.
 func (m *serverMain) serveMetrics() error {
 	lis, err := net.Listen("tcp", m.cfg.metricsListen)
 	if err != nil {
@@ -229,17 +236,21 @@ func (m *serverMain) serveMetrics() error {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(m.srv.Registry(), promhttp.HandlerOpts{}))
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	if m.cfg.pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	m.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := m.metrics.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.log.Error("metrics server", slog.Any("error", err))
 		}
 	}()
-	m.log.Info("metrics", slog.String("addr", lis.Addr().String()))
+	m.metricsAddr = lis.Addr().String()
+	m.log.Info("metrics", slog.String("addr", m.metricsAddr), slog.Bool("pprof", m.cfg.pprof))
 	return nil
 }
 
