@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,8 +15,62 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// chromiumPath is where CI (and Debian's chromium package) puts the browser.
-const chromiumPath = "/usr/bin/chromium"
+// requireBrowserEnv makes a missing Chromium a failure rather than a skip;
+// .ci/run sets it, so CI cannot pass without the browser test having run.
+const requireBrowserEnv = "COMPUTESCALE_REQUIRE_BROWSER"
+
+// findChromium decides what a test that needs Chromium does: run with the
+// browser at path, or, without one, skip (a fresh machine, where
+// `go test ./...` must pass) or fail (when require is set, as in CI). Exactly
+// one of path, skip and fail is non-empty.
+func findChromium(require bool, lookPath func(string) (string, error)) (path, skip, fail string) {
+	var errs []string
+	// Debian's package installs "chromium"; other systems name it otherwise.
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		p, err := lookPath(name)
+		if err == nil {
+			return p, "", ""
+		}
+		errs = append(errs, err.Error())
+	}
+	msg := fmt.Sprintf("no headless Chromium on PATH (%s); install it with `apt-get install -y chromium fonts-wqy-microhei`", strings.Join(errs, "; "))
+	if require {
+		return "", "", msg + " (" + requireBrowserEnv + "=1 requires this test)"
+	}
+	return "", "skipping the browser test: " + msg + "; set " + requireBrowserEnv + "=1 to make this a failure", ""
+}
+
+// chromium returns the browser's path, or skips or fails t as findChromium decides.
+func chromium(t *testing.T) string {
+	t.Helper()
+	path, skip, fail := findChromium(os.Getenv(requireBrowserEnv) == "1", exec.LookPath)
+	switch {
+	case fail != "":
+		t.Fatal(fail)
+	case skip != "":
+		t.Skip(skip)
+	}
+	return path
+}
+
+func TestFindChromium(t *testing.T) {
+	missing := func(name string) (string, error) { return "", fmt.Errorf("%s: not found", name) }
+	if path, skip, fail := findChromium(false, missing); path != "" || fail != "" || !strings.Contains(skip, requireBrowserEnv) {
+		t.Errorf("no browser, not required: path %q skip %q fail %q; want a skip naming %s", path, skip, fail, requireBrowserEnv)
+	}
+	if path, skip, fail := findChromium(true, missing); path != "" || skip != "" || !strings.Contains(fail, "apt-get install") {
+		t.Errorf("no browser, required: path %q skip %q fail %q; want a failure saying how to install it", path, skip, fail)
+	}
+	found := func(name string) (string, error) {
+		if name == "chromium-browser" {
+			return "/opt/bin/chromium-browser", nil
+		}
+		return "", fmt.Errorf("%s: not found", name)
+	}
+	if path, skip, fail := findChromium(true, found); path != "/opt/bin/chromium-browser" || skip != "" || fail != "" {
+		t.Errorf("browser present: path %q skip %q fail %q", path, skip, fail)
+	}
+}
 
 // screenshots is where the test leaves its screenshots, for the README.
 var screenshots = filepath.Join("..", "docs", "screenshots")
@@ -24,9 +79,7 @@ var screenshots = filepath.Join("..", "docs", "screenshots")
 // a real server loaded with the demo data: the ranking shown is ListIndex's,
 // and an ingest redraws the charts without a reload.
 func TestBrowserLiveDashboard(t *testing.T) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("this test needs headless Chromium at %s: run `apt-get install -y chromium` (CI installs it): %v", chromiumPath, err)
-	}
+	chromiumPath := chromium(t)
 	e := newEnv(t, loadDemo)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
