@@ -5,6 +5,7 @@ import (
 	"google.golang.org/grpc/encoding"
 	"google.golang.org/grpc/encoding/proto"
 	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/encoding/protowire"
 	gproto "google.golang.org/protobuf/proto"
 
 	pb "github.com/computescale/computescale/proto/computescale/v1"
@@ -54,6 +55,27 @@ func (c serverCodec) Marshal(v any) (mem.BufferSlice, error) {
 	return c.proto.Marshal(v)
 }
 
-func (c serverCodec) Unmarshal(data mem.BufferSlice, v any) error { return c.proto.Unmarshal(data, v) }
+// Unmarshal decodes a request. grpc turns any error from here into
+// Internal ("failed to unmarshal"), and for unary calls it does so before the
+// interceptors run, so a malformed request (a string that is not UTF-8, a
+// message nested past protobuf's recursion limit) would look like a server
+// fault. Instead the codec empties the message and leaves the cause in it
+// as an unknown field (malformedField); the interceptors (malformed.go) find
+// it and answer InvalidArgument, and the call is counted and logged as such.
+func (c serverCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	err := c.proto.Unmarshal(data, v)
+	if err == nil {
+		return nil
+	}
+	m, ok := v.(gproto.Message)
+	if !ok {
+		return err
+	}
+	gproto.Reset(m)
+	mark := protowire.AppendTag(nil, malformedField, protowire.BytesType)
+	mark = protowire.AppendString(mark, err.Error())
+	m.ProtoReflect().SetUnknown(mark)
+	return nil
+}
 
 func (c serverCodec) Name() string { return c.proto.Name() }

@@ -152,8 +152,10 @@ func (s *Server) Close() {
 //  1. metrics, so every call is counted with its final code, refusals too;
 //  2. logging, one line per call with method, code, duration and caller;
 //  3. auth, which attaches the caller (and names it to the logger);
-//  4. the per-caller rate limit, which needs the caller;
-//  5. recovery, innermost, so a handler's panic becomes Internal and is
+//  4. the malformed-request check (malformed.go): a request the codec
+//     could not decode is InvalidArgument, not grpc's Internal;
+//  5. the per-caller rate limit, which needs the caller;
+//  6. recovery, innermost, so a handler's panic becomes Internal and is
 //     still logged and counted by the layers above.
 //
 // Request validation is not an interceptor: the handlers check requests
@@ -187,6 +189,7 @@ func (s *Server) unaryInterceptors() []grpc.UnaryServerInterceptor {
 		s.metrics.unary.UnaryServerInterceptor(),
 		logging.UnaryServerInterceptor(logging.LoggerFunc(s.logCall), s.callLogOptions()...),
 		auth.UnaryServerInterceptor(s.authenticate),
+		rejectMalformedUnary,
 		ratelimit.UnaryServerInterceptor(s.calls),
 		recovery.UnaryServerInterceptor(recovery.WithRecoveryHandlerContext(s.recovered)),
 	}
@@ -197,6 +200,7 @@ func (s *Server) streamInterceptors() []grpc.StreamServerInterceptor {
 		s.metrics.stream.StreamServerInterceptor(),
 		logging.StreamServerInterceptor(logging.LoggerFunc(s.logCall), s.callLogOptions()...),
 		auth.StreamServerInterceptor(s.authenticate),
+		rejectMalformedStream,
 		ratelimit.StreamServerInterceptor(s.calls),
 		recovery.StreamServerInterceptor(recovery.WithRecoveryHandlerContext(s.recovered)),
 	}
