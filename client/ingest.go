@@ -9,10 +9,13 @@ import (
 // IngestOptions tune IngestShipments and PutObservations; zero values take
 // the defaults.
 type IngestOptions struct {
-	BatchSize  int  // records (or observations) a batch (default 1000)
-	Replace    bool // let changed records replace stored ones
-	Window     int  // batches sent ahead of their acks (default 4)
-	MaxRetries int  // stream restarts after Unavailable without progress (default 5)
+	BatchSize int  // records (or observations) a batch (default 1000)
+	Replace   bool // let changed records replace stored ones
+	// Force, with Replace, lets PutObservations store values outside the
+	// methodology's plausibility bounds; shipments ignore it.
+	Force      bool
+	Window     int // batches sent ahead of their acks (default 4)
+	MaxRetries int // stream restarts after Unavailable without progress (default 5)
 	// OnAck, if set, is called for every batch as its answer arrives, in order.
 	OnAck func(BatchResult)
 }

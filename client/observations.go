@@ -19,7 +19,7 @@ func (c *Client) PutObservations(ctx context.Context, obs []*pb.Observation, opt
 			return c.Ingest.PutObservations(ctx)
 		},
 		request: func(id uint64, obs []*pb.Observation, replace bool) *pb.PutObservationsRequest {
-			return &pb.PutObservationsRequest{BatchId: id, Observations: obs, Replace: replace}
+			return &pb.PutObservationsRequest{BatchId: id, Observations: obs, Replace: replace, Force: opts.Force}
 		},
 	}, obs, opts)
 }

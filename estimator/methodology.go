@@ -51,6 +51,8 @@ type Methodology struct {
 	SecondTierMaxRank int     // ranks up to this, not first tier: second tier
 	// AllowInconsistent accepts AHP matrices whose CR is 0.10 or more.
 	AllowInconsistent bool
+	// Plausibility bounds the observations a statistics feed may put.
+	Plausibility Plausibility
 }
 
 // DefaultMethodology is the one every new store starts with: equal weights at
@@ -125,6 +127,7 @@ func (m Methodology) Weights() (map[string]float64, []NodeResult, error) {
 	if m.BaseYear != 0 && (m.BaseYear < MinYear || m.BaseYear > 3000) {
 		bad("base_year", "base year %d is out of range", m.BaseYear)
 	}
+	vs = append(vs, m.Plausibility.Validate()...)
 	if err := Invalid("invalid methodology", vs); err != nil {
 		return nil, nil, err
 	}

@@ -22,11 +22,14 @@ import (
 type Role string
 
 // The roles of API.md: vendors ingest and retract their own records and read;
-// readers read and watch; admins do everything.
+// readers read and watch; statisticians put the statistics observations
+// and read and watch (official statistics are not a shipment vendor's to
+// write, issue 12); admins do everything.
 const (
-	RoleVendor Role = "vendor"
-	RoleReader Role = "reader"
-	RoleAdmin  Role = "admin"
+	RoleVendor       Role = "vendor"
+	RoleReader       Role = "reader"
+	RoleStatistician Role = "statistician"
+	RoleAdmin        Role = "admin"
 )
 
 // Identity is an authenticated caller. Name is the vendor name for vendors:
@@ -147,8 +150,8 @@ func ParseTokens(r io.Reader) (*Tokens, error) {
 			return nil, fmt.Errorf("line %d: want ROLE NAME TOKEN, got %d fields", n, len(f))
 		}
 		role := Role(f[0])
-		if role != RoleVendor && role != RoleReader && role != RoleAdmin {
-			return nil, fmt.Errorf("line %d: role %q is not vendor, reader or admin", n, f[0])
+		if role != RoleVendor && role != RoleReader && role != RoleStatistician && role != RoleAdmin {
+			return nil, fmt.Errorf("line %d: role %q is not vendor, reader, statistician or admin", n, f[0])
 		}
 		id := Identity{Name: f[1], Role: role}
 		if hexDigest, ok := strings.CutPrefix(f[2], "sha256:"); ok {
@@ -174,21 +177,21 @@ func ParseTokens(r io.Reader) (*Tokens, error) {
 // refused to everyone, so a new RPC cannot be exposed by accident.
 var access = map[string][]Role{
 	"/computescale.v1.ChipService/PutChipSpec":            {RoleAdmin},
-	"/computescale.v1.ChipService/GetChipSpec":            {RoleAdmin, RoleReader, RoleVendor},
-	"/computescale.v1.ChipService/ListChipSpecs":          {RoleAdmin, RoleReader, RoleVendor},
+	"/computescale.v1.ChipService/GetChipSpec":            {RoleAdmin, RoleReader, RoleStatistician, RoleVendor},
+	"/computescale.v1.ChipService/ListChipSpecs":          {RoleAdmin, RoleReader, RoleStatistician, RoleVendor},
 	"/computescale.v1.IngestService/IngestShipments":      {RoleAdmin, RoleVendor},
 	"/computescale.v1.IngestService/RetractShipments":     {RoleAdmin, RoleVendor},
-	"/computescale.v1.ComputeService/GetProvinceCompute":  {RoleAdmin, RoleReader, RoleVendor},
-	"/computescale.v1.ComputeService/ListProvinceCompute": {RoleAdmin, RoleReader, RoleVendor},
-	"/computescale.v1.ComputeService/GetNationalCompute":  {RoleAdmin, RoleReader, RoleVendor},
-	"/computescale.v1.IngestService/PutObservations":      {RoleAdmin, RoleVendor},
-	"/computescale.v1.IndexService/GetIndex":              {RoleAdmin, RoleReader, RoleVendor},
-	"/computescale.v1.IndexService/ListIndex":             {RoleAdmin, RoleReader, RoleVendor},
-	"/computescale.v1.IndexService/GetMethodology":        {RoleAdmin, RoleReader, RoleVendor},
+	"/computescale.v1.ComputeService/GetProvinceCompute":  {RoleAdmin, RoleReader, RoleStatistician, RoleVendor},
+	"/computescale.v1.ComputeService/ListProvinceCompute": {RoleAdmin, RoleReader, RoleStatistician, RoleVendor},
+	"/computescale.v1.ComputeService/GetNationalCompute":  {RoleAdmin, RoleReader, RoleStatistician, RoleVendor},
+	"/computescale.v1.IngestService/PutObservations":      {RoleAdmin, RoleStatistician},
+	"/computescale.v1.IndexService/GetIndex":              {RoleAdmin, RoleReader, RoleStatistician, RoleVendor},
+	"/computescale.v1.IndexService/ListIndex":             {RoleAdmin, RoleReader, RoleStatistician, RoleVendor},
+	"/computescale.v1.IndexService/GetMethodology":        {RoleAdmin, RoleReader, RoleStatistician, RoleVendor},
 	"/computescale.v1.IndexService/PutMethodology":        {RoleAdmin},
-	"/computescale.v1.IndexService/EvaluateWeights":       {RoleAdmin, RoleReader, RoleVendor},
-	"/computescale.v1.IndexService/AnalyzeRelationship":   {RoleAdmin, RoleReader, RoleVendor},
-	"/computescale.v1.WatchService/Watch":                 {RoleAdmin, RoleReader},
+	"/computescale.v1.IndexService/EvaluateWeights":       {RoleAdmin, RoleReader, RoleStatistician, RoleVendor},
+	"/computescale.v1.IndexService/AnalyzeRelationship":   {RoleAdmin, RoleReader, RoleStatistician, RoleVendor},
+	"/computescale.v1.WatchService/Watch":                 {RoleAdmin, RoleReader, RoleStatistician},
 	"/computescale.v1.AdminService/Backup":                {RoleAdmin},
 	"/computescale.v1.AdminService/Verify":                {RoleAdmin},
 	"/computescale.v1.AdminService/Compact":               {RoleAdmin},

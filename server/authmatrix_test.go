@@ -19,21 +19,21 @@ import (
 // that the test checks the server against the documentation.
 var allowed = map[string][]string{
 	"ChipService/PutChipSpec":            {"admin"},
-	"ChipService/GetChipSpec":            {"admin", "reader", "vendor"},
-	"ChipService/ListChipSpecs":          {"admin", "reader", "vendor"},
+	"ChipService/GetChipSpec":            {"admin", "reader", "statistician", "vendor"},
+	"ChipService/ListChipSpecs":          {"admin", "reader", "statistician", "vendor"},
 	"IngestService/IngestShipments":      {"admin", "vendor"},
 	"IngestService/RetractShipments":     {"admin", "vendor"},
-	"IngestService/PutObservations":      {"admin", "vendor"},
-	"ComputeService/GetProvinceCompute":  {"admin", "reader", "vendor"},
-	"ComputeService/ListProvinceCompute": {"admin", "reader", "vendor"},
-	"ComputeService/GetNationalCompute":  {"admin", "reader", "vendor"},
-	"IndexService/GetIndex":              {"admin", "reader", "vendor"},
-	"IndexService/ListIndex":             {"admin", "reader", "vendor"},
-	"IndexService/GetMethodology":        {"admin", "reader", "vendor"},
+	"IngestService/PutObservations":      {"admin", "statistician"},
+	"ComputeService/GetProvinceCompute":  {"admin", "reader", "statistician", "vendor"},
+	"ComputeService/ListProvinceCompute": {"admin", "reader", "statistician", "vendor"},
+	"ComputeService/GetNationalCompute":  {"admin", "reader", "statistician", "vendor"},
+	"IndexService/GetIndex":              {"admin", "reader", "statistician", "vendor"},
+	"IndexService/ListIndex":             {"admin", "reader", "statistician", "vendor"},
+	"IndexService/GetMethodology":        {"admin", "reader", "statistician", "vendor"},
 	"IndexService/PutMethodology":        {"admin"},
-	"IndexService/EvaluateWeights":       {"admin", "reader", "vendor"},
-	"IndexService/AnalyzeRelationship":   {"admin", "reader", "vendor"},
-	"WatchService/Watch":                 {"admin", "reader"},
+	"IndexService/EvaluateWeights":       {"admin", "reader", "statistician", "vendor"},
+	"IndexService/AnalyzeRelationship":   {"admin", "reader", "statistician", "vendor"},
+	"WatchService/Watch":                 {"admin", "reader", "statistician"},
 	"AdminService/Backup":                {"admin"},
 	"AdminService/Verify":                {"admin"},
 	"AdminService/Compact":               {"admin"},
@@ -45,7 +45,7 @@ var allowed = map[string][]string{
 // (any other code: the empty request may well be invalid).
 func TestAuthMatrix(t *testing.T) {
 	e := newEnv(t)
-	callers := map[string]string{"none": "", "unknown": "an-unknown-token-0123456789", "vendor": vendorAToken, "reader": readerToken, "admin": adminToken}
+	callers := map[string]string{"none": "", "unknown": "an-unknown-token-0123456789", "vendor": vendorAToken, "reader": readerToken, "statistician": statToken, "admin": adminToken}
 	descs := []grpc.ServiceDesc{pb.ChipService_ServiceDesc, pb.IngestService_ServiceDesc, pb.ComputeService_ServiceDesc,
 		pb.IndexService_ServiceDesc, pb.WatchService_ServiceDesc, pb.AdminService_ServiceDesc}
 	seen := 0

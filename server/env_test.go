@@ -21,6 +21,7 @@ const (
 	readerToken  = "reader-token-0123456789"
 	vendorAToken = "vendor-a-token-0123456789"
 	vendorBToken = "vendor-b-token-0123456789"
+	statToken    = "statistician-token-0123456789"
 )
 
 // env is a real server on 127.0.0.1 with a real bbolt file in a temp dir.
@@ -35,6 +36,7 @@ type env struct {
 	reader  *client.Client
 	vendorA *client.Client
 	vendorB *client.Client
+	stat    *client.Client // the statistician: puts observations
 
 	maxBatch    int
 	watchBuffer int
@@ -65,6 +67,7 @@ func newEnvWith(t testing.TB, configure func(*env)) *env {
 		e.reader = e.dial(readerToken)
 		e.vendorA = e.dial(vendorAToken)
 		e.vendorB = e.dial(vendorBToken)
+		e.stat = e.dial(statToken)
 	}
 	t.Cleanup(e.stop)
 	return e
@@ -83,6 +86,7 @@ func (e *env) start(addr string) {
 		tokens.Add(readerToken, server.Identity{Name: "reader", Role: server.RoleReader})
 		tokens.Add(vendorAToken, server.Identity{Name: "vendor-a", Role: server.RoleVendor})
 		tokens.Add(vendorBToken, server.Identity{Name: "vendor-b", Role: server.RoleVendor})
+		tokens.Add(statToken, server.Identity{Name: "nbs", Role: server.RoleStatistician})
 	}
 	srv, err := server.New(server.Config{
 		Store: db, Tokens: tokens, MaxBatchRecords: e.maxBatch, MaxRecvMsgBytes: e.maxRecv,

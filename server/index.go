@@ -78,11 +78,36 @@ func (s *Server) GetIndex(ctx context.Context, req *pb.GetIndexRequest) (*pb.Get
 	for _, sc := range scores {
 		if sc.Province == prov.Code {
 			out := protoconv.ScoreToProto(sc, m.Version, rev)
+			if err := s.addProvenance(out, prov.Code, int(req.GetYear())); err != nil {
+				return nil, s.toError(ctx, err)
+			}
 			s.indexes.put(key, rev, out)
 			return &pb.GetIndexResponse{Score: out}, nil
 		}
 	}
 	return nil, s.toError(ctx, estimator.Errorf(estimator.EInternal, "province %d missing from scores", prov.Code))
+}
+
+// addProvenance names, on each observed leaf of one province's score, the
+// source and the writer of its value, so that a reader can see whose
+// statistics moved a score. It is read after the scores, in its own read
+// transaction: a write between the two (rare, and visible by the revision
+// moving) can pair a score with the newer provenance.
+func (s *Server) addProvenance(sc *pb.IndexScore, province uint32, year int) error {
+	obs, _, err := s.store.Observations(year)
+	if err != nil {
+		return err
+	}
+	byCode := map[string]*pb.LeafScore{}
+	for _, l := range sc.GetLeaves() {
+		byCode[l.GetIndicator()] = l
+	}
+	for _, o := range obs {
+		if l := byCode[o.Indicator]; o.Province == province && l != nil {
+			l.Source, l.Writer = o.Source, o.Actor
+		}
+	}
+	return nil
 }
 
 // ListIndex returns a year's ranking by the composite or one dimension.

@@ -287,10 +287,12 @@ func TestBadObservationsRejectBatch(t *testing.T) {
 		{"ErrYearTooLate", []*pb.Observation{with(func(o *pb.Observation) { o.Year = 2027 })}, codes.InvalidArgument, "observations[1].year"}, // the clock says 2025
 		{"ErrDuplicateKey", []*pb.Observation{observation("Guangdong", 2024, "tech.rnd", 1), observation("广东", 2024, "tech.rnd", 2)}, codes.InvalidArgument, "observations[2].indicator"},
 		{"ErrChangedWithoutReplace", []*pb.Observation{observation("CN-SX", 2024, "tech.rnd", 6)}, codes.AlreadyExists, "observations[1].value"},
+		// Over 10 times the largest stored tech.rnd (5): the default bound.
+		{"ErrImplausibleValue", []*pb.Observation{observation("CN-GD", 2024, "tech.rnd", 51)}, codes.InvalidArgument, "observations[1].value"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			batch := append([]*pb.Observation{observation("CN-HE", 2024, "industry.devices", 10)}, tc.bad...)
-			ack := e.putObs(e.vendorA, false, batch...)
+			ack := e.putObs(e.stat, false, batch...)
 			if status.Code(ack.Err) != tc.code {
 				t.Fatalf("%v, want %s", ack.Err, tc.code)
 			}

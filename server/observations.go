@@ -24,12 +24,16 @@ func (s *Server) observationBatch(ctx context.Context, actor string, req *pb.Put
 	resp := &pb.PutObservationsResponse{BatchId: req.GetBatchId()}
 	b := s.beginBatch(ctx, "observations", actor, len(req.GetObservations()))
 	obs, err := s.observationsFromProto(req.GetObservations())
+	if err == nil && req.GetForce() && !req.GetReplace() {
+		err = invalid("force needs replace", estimator.FieldViolation{Field: "force",
+			Description: "force only overrides the plausibility bounds of a replacing batch; set replace too"})
+	}
 	if err == nil {
 		err = b.wait()
 	}
 	if err == nil {
 		var res store.ObservationResult
-		res, err = s.store.PutObservations(actor, obs, req.GetReplace())
+		res, err = s.store.PutObservationsWith(actor, obs, store.ObservationOptions{Replace: req.GetReplace(), Force: req.GetForce()})
 		resp.Revision, resp.Created, resp.Replaced, resp.Unchanged = res.Revision, int32(res.Created), int32(res.Replaced), int32(res.Unchanged)
 		resp.ScoresChanged = int32(res.ScoresChanged)
 	}

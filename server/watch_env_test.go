@@ -197,7 +197,7 @@ func loadObservations(k float64) []*pb.Observation {
 }
 
 // ingestLoad has vendor A, vendor B and the admin each send batches of
-// perBatch records at once, and vendor A one observations batch among them.
+// perBatch records at once, and the statistician one observations batch among them.
 // It returns the first error.
 func (e *env) ingestLoad(tag string, batches, perBatch int, obsScale float64) error {
 	var wg sync.WaitGroup
@@ -216,7 +216,7 @@ func (e *env) ingestLoad(tag string, batches, perBatch int, obsScale float64) er
 		})
 	}
 	if obsScale > 0 {
-		wg.Go(func() { errs <- e.putObservations(e.vendorA, loadObservations(obsScale)) })
+		wg.Go(func() { errs <- e.putObservations(e.stat, loadObservations(obsScale)) })
 	}
 	wg.Wait()
 	close(errs)

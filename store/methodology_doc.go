@@ -28,6 +28,14 @@ type methodologyDoc struct {
 	FirstTierAbove    float64                `json:"first_tier_above"`
 	SecondTierMaxRank int                    `json:"second_tier_max_rank"`
 	AllowInconsistent bool                   `json:"allow_inconsistent,omitempty"`
+	// Absent in versions stored before plausibility bounds existed: they
+	// decode to the defaults.
+	Plausibility *plausibilityDoc `json:"plausibility,omitempty"`
+}
+
+type plausibilityDoc struct {
+	MaxGrowthFactor float64               `json:"max_growth_factor,omitempty"`
+	Ranges          map[string][2]float64 `json:"ranges,omitempty"` // indicator: [min, max]
 }
 
 // weightNodeDoc is a WeightNode. Weights, Matrix and Experts keep the
@@ -72,6 +80,15 @@ func encodeMethodology(m estimator.Methodology) ([]byte, error) {
 		FirstTierAbove: m.FirstTierAbove, SecondTierMaxRank: m.SecondTierMaxRank,
 		AllowInconsistent: m.AllowInconsistent,
 	}
+	if p := m.Plausibility; p.MaxGrowthFactor != 0 || len(p.Ranges) > 0 {
+		d.Plausibility = &plausibilityDoc{MaxGrowthFactor: p.MaxGrowthFactor}
+		for code, r := range p.Ranges {
+			if d.Plausibility.Ranges == nil {
+				d.Plausibility.Ranges = map[string][2]float64{}
+			}
+			d.Plausibility.Ranges[code] = [2]float64{r.Min, r.Max}
+		}
+	}
 	if m.Indicators != nil {
 		d.Indicators = make(map[string]normSpecDoc, len(m.Indicators))
 		for code, s := range m.Indicators {
@@ -109,6 +126,15 @@ func decodeMethodology(v []byte) (estimator.Methodology, error) {
 		Factors:        estimator.Factors{FP16: d.Factors.FP16, FP64: d.Factors.FP64, IncludeAIHostCPUs: d.Factors.IncludeAIHostCPUs},
 		FirstTierAbove: d.FirstTierAbove, SecondTierMaxRank: d.SecondTierMaxRank,
 		AllowInconsistent: d.AllowInconsistent,
+	}
+	if p := d.Plausibility; p != nil {
+		m.Plausibility.MaxGrowthFactor = p.MaxGrowthFactor
+		for code, r := range p.Ranges {
+			if m.Plausibility.Ranges == nil {
+				m.Plausibility.Ranges = map[string]estimator.Range{}
+			}
+			m.Plausibility.Ranges[code] = estimator.Range{Min: r[0], Max: r[1]}
+		}
 	}
 	if d.Indicators != nil {
 		m.Indicators = make(map[string]estimator.NormSpec, len(d.Indicators))

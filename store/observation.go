@@ -19,20 +19,36 @@ type ObservationResult struct {
 	ScoresChanged int    // stored score summaries the batch changed
 }
 
-// PutObservations stores a batch of statistics observations, keyed by
+// ObservationOptions say how a batch treats what is stored.
+type ObservationOptions struct {
+	// Replace lets an observation overwrite a stored one with another
+	// value, unit or source.
+	Replace bool
+	// Force, with Replace, skips the methodology's plausibility bounds.
+	Force bool
+}
+
+// PutObservations is PutObservationsWith with only Replace set.
+func (db *DB) PutObservations(actor string, obs []estimator.Observation, replace bool) (ObservationResult, error) {
+	return db.PutObservationsWith(actor, obs, ObservationOptions{Replace: replace})
+}
+
+// PutObservationsWith stores a batch of statistics observations, keyed by
 // (province, year, indicator), all or nothing, in one transaction, and
 // recomputes the scores of the years whose index leaves it changed.
 //
 // The observations must have passed estimator.Observation.Validate. Errors
 // name fields as "observations[i]....":
-//   - EInvalid: a key repeated in the batch;
+//   - EInvalid: a key repeated in the batch; a value the current
+//     methodology's plausibility bounds refuse (unless Replace and Force),
+//     named "observations[i].value";
 //   - EAlreadyExists: observations stored with another value, unit or source
 //     while replace is false.
 //
 // actor is recorded as provenance and is not compared: a resend of the same
 // values by anyone changes nothing and keeps the revision. Otherwise the
 // batch gets one new revision and one change-log entry.
-func (db *DB) PutObservations(actor string, obs []estimator.Observation, replace bool) (ObservationResult, error) {
+func (db *DB) PutObservationsWith(actor string, obs []estimator.Observation, opts ObservationOptions) (ObservationResult, error) {
 	var res ObservationResult
 	err := db.update(func(tx *bbolt.Tx) (bool, error) {
 		rev, err := readRevision(tx)
@@ -40,7 +56,15 @@ func (db *DB) PutObservations(actor string, obs []estimator.Observation, replace
 			return false, err
 		}
 		res = ObservationResult{Revision: rev}
-		writes, err := planObservations(tx, actor, obs, replace, &res)
+		var bounds *estimator.Plausibility
+		if !(opts.Replace && opts.Force) {
+			sc, err := db.scoringIn(tx)
+			if err != nil {
+				return false, err
+			}
+			bounds = &sc.m.Plausibility
+		}
+		writes, err := planObservations(tx, actor, obs, opts.Replace, bounds, &res)
 		if err != nil || len(writes) == 0 {
 			return false, err
 		}
@@ -98,8 +122,18 @@ func (w obsWrite) apply(tx *bbolt.Tx) error {
 // planObservations compares the batch with what is stored, without writing,
 // and returns what to write, or the batch's one error listing every
 // violation.
-func planObservations(tx *bbolt.Tx, actor string, obs []estimator.Observation, replace bool, res *ObservationResult) ([]obsWrite, error) {
+//
+// bounds, unless nil, are checked against every value that would be
+// written (not against resends of stored values).
+func planObservations(tx *bbolt.Tx, actor string, obs []estimator.Observation, replace bool, bounds *estimator.Plausibility, res *ObservationResult) ([]obsWrite, error) {
 	b := tx.Bucket(bucketObs)
+	var largest map[string]float64
+	if bounds != nil {
+		var err error
+		if largest, err = largestObservations(tx); err != nil {
+			return nil, err
+		}
+	}
 	seen := make(map[string]int, len(obs))
 	var writes []obsWrite
 	var invalid, conflict []estimator.FieldViolation
@@ -134,13 +168,20 @@ func planObservations(tx *bbolt.Tx, actor string, obs []estimator.Observation, r
 			}
 			w.created = false
 		}
+		if bounds != nil {
+			top, has := largest[o.Indicator]
+			if why := bounds.Check(o.Indicator, o.Value, top, has); why != "" {
+				invalid = append(invalid, estimator.FieldViolation{Field: f + "value", Description: why})
+				continue
+			}
+		}
 		var err error
 		if w.value, err = encodeObservationValue(o, actor); err != nil {
 			return nil, estimator.Invalid("observation cannot be stored", []estimator.FieldViolation{{Field: f + "source", Description: err.Error()}})
 		}
 		writes = append(writes, w)
 	}
-	if err := estimator.Invalid("batch has invalid observations", invalid); err != nil {
+	if err := estimator.Invalid("batch has invalid or implausible observations", invalid); err != nil {
 		return nil, err
 	}
 	if len(conflict) > 0 {
@@ -158,6 +199,29 @@ func planObservations(tx *bbolt.Tx, actor string, obs []estimator.Observation, r
 		}
 	}
 	return writes, nil
+}
+
+// largestObservations is the largest stored value of every indicator, for
+// the plausibility bounds. It reads every observation: batches of statistics
+// are small and rare, and the bucket holds a few thousand entries (31
+// provinces × 16 indicators × the years).
+func largestObservations(tx *bbolt.Tx) (map[string]float64, error) {
+	out := map[string]float64{}
+	err := tx.Bucket(bucketObs).ForEach(func(k, v []byte) error {
+		_, _, code, ok := splitYearProvince(k)
+		if !ok {
+			return fmt.Errorf("store: malformed observation key %x", k)
+		}
+		value, err := observationValueOnly(v)
+		if err != nil {
+			return fmt.Errorf("store: observation %x: %w", k, err)
+		}
+		if top, seen := out[string(code)]; !seen || value > top {
+			out[string(code)] = value
+		}
+		return nil
+	})
+	return out, err
 }
 
 // obsVersion is the first byte of every observation value (layout.go).

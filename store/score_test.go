@@ -50,8 +50,11 @@ func TestScores(t *testing.T) {
 	t.Run("OKObservationChangesOnlyItsYear", func(t *testing.T) {
 		db := indexDB(t, 2023, 2024)
 		before23, before24 := storedScores(t, db, 2023), storedScores(t, db, 2024)
-		o := obs(beijing, 2023, "industry.devices", 5000) // the new largest value
-		res := putObs(t, db, "nbs", true, o)
+		o := obs(beijing, 2023, "industry.devices", 5000) // the new largest value, past the plausibility bound: forced
+		res, err := db.PutObservationsWith("nbs", []estimator.Observation{o}, store.ObservationOptions{Replace: true, Force: true})
+		if err != nil {
+			t.Fatal(err)
+		}
 		c := lastChange(t, db)
 		if !slices.Equal(changedYears(c), []int{2023}) || len(c.Scores) != res.ScoresChanged || res.ScoresChanged == 0 {
 			t.Fatalf("change lists years %v and %d scores (result %d), want 2023 only", changedYears(c), len(c.Scores), res.ScoresChanged)

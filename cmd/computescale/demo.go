@@ -26,6 +26,7 @@ const (
 	demoAdmin  = "demo-admin"
 	demoReader = "demo-reader"
 	demoVendor = "demo-vendor"
+	demoStat   = "demo-statistician"
 )
 
 func newDemoCmd() *cobra.Command {
@@ -79,8 +80,8 @@ func runDemo(ctx context.Context, cfg serveConfig, once bool, out, errOut io.Wri
 	}
 	fmt.Fprintf(out, "\nserving on %s (database %s)\n", m.Addr(), cfg.db)
 	if secrets != nil {
-		fmt.Fprintf(out, "tokens (generated for this run):\n  admin   %s\n  reader  %s\n  vendor  %s  (name %s)\n",
-			secrets[demoAdmin], secrets[demoReader], secrets[demoVendor], demoVendor)
+		fmt.Fprintf(out, "tokens (generated for this run):\n  admin         %s\n  reader        %s\n  vendor        %s  (name %s)\n  statistician  %s  (name %s)\n",
+			secrets[demoAdmin], secrets[demoReader], secrets[demoVendor], demoVendor, secrets[demoStat], demoStat)
 		fmt.Fprintf(out, "try: COMPUTESCALE_TOKEN=%s go run ./cmd/computescale query list --addr %s\n", secrets[demoReader], m.Addr())
 		if m.webAddr != "" {
 			fmt.Fprintf(out, "dashboard: http://%s/?token=%s\n", m.webAddr, secrets[demoReader])
@@ -102,7 +103,7 @@ func demoTokens(file string) (*server.Tokens, map[string]string, error) {
 	}
 	t := server.NewTokens()
 	secrets := map[string]string{}
-	for name, role := range map[string]server.Role{demoAdmin: server.RoleAdmin, demoReader: server.RoleReader, demoVendor: server.RoleVendor} {
+	for name, role := range map[string]server.Role{demoAdmin: server.RoleAdmin, demoReader: server.RoleReader, demoVendor: server.RoleVendor, demoStat: server.RoleStatistician} {
 		b := make([]byte, 24)
 		if _, err := rand.Read(b); err != nil {
 			return nil, nil, fmt.Errorf("generate token: %w", err)
@@ -139,25 +140,31 @@ func loadDemo(ctx context.Context, addr string, secrets map[string]string, progr
 	if len(sum.Rejected) > 0 {
 		return fmt.Errorf("load demo feed: batch %d rejected: %w", sum.Rejected[0].Index, sum.Rejected[0].Err)
 	}
-	return loadIndexInputs(ctx, addr, secrets[demoAdmin], progress)
+	return loadIndexInputs(ctx, addr, secrets[demoStat], secrets[demoAdmin], progress)
 }
 
-// loadIndexInputs puts the demo's statistics observations and methodology as
-// the admin. The methodology is put only when the current one differs, so
+// loadIndexInputs puts the demo's statistics observations as the
+// statistician (statistics are the statistician's to write, as in
+// production) and the methodology as the admin. The methodology is put only when the current one differs, so
 // that loading twice leaves the version (and the printed tables) unchanged.
-func loadIndexInputs(ctx context.Context, addr, adminToken string, progress io.Writer) error {
+func loadIndexInputs(ctx context.Context, addr, statToken, adminToken string, progress io.Writer) error {
 	admin, err := client.New(addr, client.WithToken(adminToken))
 	if err != nil {
 		return err
 	}
 	defer admin.Close()
+	stat, err := client.New(addr, client.WithToken(statToken))
+	if err != nil {
+		return err
+	}
+	defer stat.Close()
 	obs := demodata.Observations()
 	msgs := make([]*pb.Observation, len(obs))
 	for i, o := range obs {
 		msgs[i] = protoconv.ObservationToProto(o)
 	}
 	bar := newProgress(progress, len(msgs), "demo statistics")
-	sum, err := admin.PutObservations(ctx, msgs, client.IngestOptions{OnAck: func(b client.BatchResult) { bar.Add(b.Len) }})
+	sum, err := stat.PutObservations(ctx, msgs, client.IngestOptions{OnAck: func(b client.BatchResult) { bar.Add(b.Len) }})
 	bar.Finish()
 	if err != nil {
 		return fmt.Errorf("load demo statistics: %w", err)

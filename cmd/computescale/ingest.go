@@ -19,7 +19,7 @@ import (
 func newIngestCmd() *cobra.Command {
 	var cf clientFlags
 	var batch int
-	var replace bool
+	var replace, force bool
 	var kindFlag string
 	cmd := &cobra.Command{
 		Use:   "ingest FILE",
@@ -63,7 +63,7 @@ command then exits non-zero.`,
 			}
 			defer c.Close()
 			bar := newProgress(cmd.ErrOrStderr(), items.n, "ingest "+kind.String())
-			opts := client.IngestOptions{BatchSize: batch, Replace: replace, OnAck: func(b client.BatchResult) { bar.Add(b.Len) }}
+			opts := client.IngestOptions{BatchSize: batch, Replace: replace, Force: force, OnAck: func(b client.BatchResult) { bar.Add(b.Len) }}
 			sum, err := items.send(cmd, c, opts)
 			bar.Finish()
 			if err != nil {
@@ -88,6 +88,7 @@ command then exits non-zero.`,
 	cf.register(cmd.Flags())
 	cmd.Flags().IntVar(&batch, "batch", 1000, "records (or observations) a batch")
 	cmd.Flags().BoolVar(&replace, "replace", false, "let changed records or observations replace stored ones")
+	cmd.Flags().BoolVar(&force, "force", false, "with --replace: store observations outside the methodology's plausibility bounds")
 	cmd.Flags().StringVar(&kindFlag, "kind", "", "shipments or observations (default: from the CSV header or the first JSON line)")
 	return cmd
 }

@@ -31,7 +31,7 @@ func TestDemoOnce(t *testing.T) {
 	if err != nil {
 		t.Fatalf("demo: %v\nstderr: %s", err, errOut)
 	}
-	for _, want := range []string{"dashboard: http://127.0.0.1:", "Beijing 北京", "Guangdong 广东", "Xizang 西藏", "China 全国", "reader", "FP16 × 0.5, FP64 × 2"} {
+	for _, want := range []string{"dashboard: http://127.0.0.1:", "Beijing 北京", "Guangdong 广东", "Xizang 西藏", "China 全国", "reader", "statistician ", "FP16 × 0.5, FP64 × 2"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}

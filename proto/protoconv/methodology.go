@@ -126,6 +126,13 @@ func MethodologyFromProto(m *pb.Methodology, allowInconsistent bool) estimator.M
 	if f := m.GetFactors(); f != nil {
 		out.Factors = estimator.Factors{FP16: f.GetFp16(), FP64: f.GetFp64(), IncludeAIHostCPUs: f.GetIncludeAiHostCpus()}
 	}
+	out.Plausibility.MaxGrowthFactor = m.GetPlausibility().GetMaxGrowthFactor()
+	for _, r := range m.GetPlausibility().GetRanges() {
+		if out.Plausibility.Ranges == nil {
+			out.Plausibility.Ranges = map[string]estimator.Range{}
+		}
+		out.Plausibility.Ranges[r.GetIndicator()] = estimator.Range{Min: r.GetMin(), Max: r.GetMax()}
+	}
 	for _, in := range m.GetNormalization().GetIndicators() {
 		if out.Indicators == nil {
 			out.Indicators = map[string]estimator.NormSpec{}
@@ -153,6 +160,12 @@ func MethodologyToProto(m estimator.Methodology, weights map[string]float64) *pb
 		Factors:           &pb.ConversionFactors{Fp16: m.Factors.FP16, Fp64: m.Factors.FP64, IncludeAiHostCpus: m.Factors.IncludeAIHostCPUs},
 		FirstTierAbove:    m.FirstTierAbove,
 		SecondTierMaxRank: int32(m.SecondTierMaxRank),
+	}
+	// The factor in force is shown, so a reader need not know the default.
+	out.Plausibility = &pb.Plausibility{MaxGrowthFactor: m.Plausibility.GrowthFactor()}
+	for _, code := range sortedKeys(m.Plausibility.Ranges) {
+		r := m.Plausibility.Ranges[code]
+		out.Plausibility.Ranges = append(out.Plausibility.Ranges, &pb.IndicatorRange{Indicator: code, Min: r.Min, Max: r.Max})
 	}
 	if !m.Created.IsZero() {
 		out.CreateTime = timestamppb.New(m.Created.UTC().Truncate(time.Microsecond))

@@ -532,7 +532,13 @@ type LeafScore struct {
 	// The normalised score.
 	Normalized float64 `protobuf:"fixed64,4,opt,name=normalized,proto3" json:"normalized,omitempty"`
 	// The leaf's global weight.
-	Weight        float64 `protobuf:"fixed64,5,opt,name=weight,proto3" json:"weight,omitempty"`
+	Weight float64 `protobuf:"fixed64,5,opt,name=weight,proto3" json:"weight,omitempty"`
+	// For an observed leaf in GetIndex: where its value comes from, as the
+	// writer gave it.
+	Source string `protobuf:"bytes,6,opt,name=source,proto3" json:"source,omitempty"`
+	// For an observed leaf in GetIndex: the caller (token name) that wrote
+	// the value.
+	Writer        string `protobuf:"bytes,7,opt,name=writer,proto3" json:"writer,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -600,6 +606,20 @@ func (x *LeafScore) GetWeight() float64 {
 		return x.Weight
 	}
 	return 0
+}
+
+func (x *LeafScore) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *LeafScore) GetWriter() string {
+	if x != nil {
+		return x.Writer
+	}
+	return ""
 }
 
 // GetIndexRequest names a province, a year and optionally a methodology.
@@ -895,7 +915,10 @@ type Methodology struct {
 	// The indicators the hierarchy may use, with their units (output only).
 	Indicators []*IndicatorInfo `protobuf:"bytes,11,rep,name=indicators,proto3" json:"indicators,omitempty"`
 	// The global weight of every leaf (output only).
-	LeafWeights   []*LeafWeight `protobuf:"bytes,12,rep,name=leaf_weights,json=leafWeights,proto3" json:"leaf_weights,omitempty"`
+	LeafWeights []*LeafWeight `protobuf:"bytes,12,rep,name=leaf_weights,json=leafWeights,proto3" json:"leaf_weights,omitempty"`
+	// Bounds on observation values; unset takes the defaults (a value may be
+	// at most 10 times the largest stored value of its indicator, no ranges).
+	Plausibility  *Plausibility `protobuf:"bytes,13,opt,name=plausibility,proto3" json:"plausibility,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1014,6 +1037,135 @@ func (x *Methodology) GetLeafWeights() []*LeafWeight {
 	return nil
 }
 
+func (x *Methodology) GetPlausibility() *Plausibility {
+	if x != nil {
+		return x.Plausibility
+	}
+	return nil
+}
+
+// Plausibility bounds the observations PutObservations accepts: a value
+// outside them is INVALID_ARGUMENT unless the batch sets replace and force.
+type Plausibility struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A value above this multiple of the largest value stored for its
+	// indicator (any province, any year) is refused; 0 means the default, 10.
+	// At least 1 when set.
+	MaxGrowthFactor float64 `protobuf:"fixed64,1,opt,name=max_growth_factor,json=maxGrowthFactor,proto3" json:"max_growth_factor,omitempty"`
+	// Stated ranges for single indicators.
+	Ranges        []*IndicatorRange `protobuf:"bytes,2,rep,name=ranges,proto3" json:"ranges,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Plausibility) Reset() {
+	*x = Plausibility{}
+	mi := &file_computescale_v1_index_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Plausibility) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Plausibility) ProtoMessage() {}
+
+func (x *Plausibility) ProtoReflect() protoreflect.Message {
+	mi := &file_computescale_v1_index_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Plausibility.ProtoReflect.Descriptor instead.
+func (*Plausibility) Descriptor() ([]byte, []int) {
+	return file_computescale_v1_index_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Plausibility) GetMaxGrowthFactor() float64 {
+	if x != nil {
+		return x.MaxGrowthFactor
+	}
+	return 0
+}
+
+func (x *Plausibility) GetRanges() []*IndicatorRange {
+	if x != nil {
+		return x.Ranges
+	}
+	return nil
+}
+
+// IndicatorRange is the range an indicator's values must fall in.
+type IndicatorRange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Indicator code, e.g. "env.open_data".
+	Indicator string `protobuf:"bytes,1,opt,name=indicator,proto3" json:"indicator,omitempty"`
+	// Least value accepted.
+	Min float64 `protobuf:"fixed64,2,opt,name=min,proto3" json:"min,omitempty"`
+	// Largest value accepted.
+	Max           float64 `protobuf:"fixed64,3,opt,name=max,proto3" json:"max,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IndicatorRange) Reset() {
+	*x = IndicatorRange{}
+	mi := &file_computescale_v1_index_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IndicatorRange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IndicatorRange) ProtoMessage() {}
+
+func (x *IndicatorRange) ProtoReflect() protoreflect.Message {
+	mi := &file_computescale_v1_index_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IndicatorRange.ProtoReflect.Descriptor instead.
+func (*IndicatorRange) Descriptor() ([]byte, []int) {
+	return file_computescale_v1_index_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *IndicatorRange) GetIndicator() string {
+	if x != nil {
+		return x.Indicator
+	}
+	return ""
+}
+
+func (x *IndicatorRange) GetMin() float64 {
+	if x != nil {
+		return x.Min
+	}
+	return 0
+}
+
+func (x *IndicatorRange) GetMax() float64 {
+	if x != nil {
+		return x.Max
+	}
+	return 0
+}
+
 // WeightNode is one node of a weight hierarchy. An internal node gives its
 // children's local weights by at most one of weights, matrix or experts;
 // none means equal weights.
@@ -1038,7 +1190,7 @@ type WeightNode struct {
 
 func (x *WeightNode) Reset() {
 	*x = WeightNode{}
-	mi := &file_computescale_v1_index_proto_msgTypes[8]
+	mi := &file_computescale_v1_index_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1050,7 +1202,7 @@ func (x *WeightNode) String() string {
 func (*WeightNode) ProtoMessage() {}
 
 func (x *WeightNode) ProtoReflect() protoreflect.Message {
-	mi := &file_computescale_v1_index_proto_msgTypes[8]
+	mi := &file_computescale_v1_index_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1063,7 +1215,7 @@ func (x *WeightNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WeightNode.ProtoReflect.Descriptor instead.
 func (*WeightNode) Descriptor() ([]byte, []int) {
-	return file_computescale_v1_index_proto_rawDescGZIP(), []int{8}
+	return file_computescale_v1_index_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *WeightNode) GetCode() string {
@@ -1119,7 +1271,7 @@ type PairwiseMatrix struct {
 
 func (x *PairwiseMatrix) Reset() {
 	*x = PairwiseMatrix{}
-	mi := &file_computescale_v1_index_proto_msgTypes[9]
+	mi := &file_computescale_v1_index_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1131,7 +1283,7 @@ func (x *PairwiseMatrix) String() string {
 func (*PairwiseMatrix) ProtoMessage() {}
 
 func (x *PairwiseMatrix) ProtoReflect() protoreflect.Message {
-	mi := &file_computescale_v1_index_proto_msgTypes[9]
+	mi := &file_computescale_v1_index_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1144,7 +1296,7 @@ func (x *PairwiseMatrix) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PairwiseMatrix.ProtoReflect.Descriptor instead.
 func (*PairwiseMatrix) Descriptor() ([]byte, []int) {
-	return file_computescale_v1_index_proto_rawDescGZIP(), []int{9}
+	return file_computescale_v1_index_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *PairwiseMatrix) GetRows() []*MatrixRow {
@@ -1165,7 +1317,7 @@ type MatrixRow struct {
 
 func (x *MatrixRow) Reset() {
 	*x = MatrixRow{}
-	mi := &file_computescale_v1_index_proto_msgTypes[10]
+	mi := &file_computescale_v1_index_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1177,7 +1329,7 @@ func (x *MatrixRow) String() string {
 func (*MatrixRow) ProtoMessage() {}
 
 func (x *MatrixRow) ProtoReflect() protoreflect.Message {
-	mi := &file_computescale_v1_index_proto_msgTypes[10]
+	mi := &file_computescale_v1_index_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1190,7 +1342,7 @@ func (x *MatrixRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MatrixRow.ProtoReflect.Descriptor instead.
 func (*MatrixRow) Descriptor() ([]byte, []int) {
-	return file_computescale_v1_index_proto_rawDescGZIP(), []int{10}
+	return file_computescale_v1_index_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *MatrixRow) GetValues() []float64 {
@@ -1213,7 +1365,7 @@ type ExpertJudgement struct {
 
 func (x *ExpertJudgement) Reset() {
 	*x = ExpertJudgement{}
-	mi := &file_computescale_v1_index_proto_msgTypes[11]
+	mi := &file_computescale_v1_index_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1225,7 +1377,7 @@ func (x *ExpertJudgement) String() string {
 func (*ExpertJudgement) ProtoMessage() {}
 
 func (x *ExpertJudgement) ProtoReflect() protoreflect.Message {
-	mi := &file_computescale_v1_index_proto_msgTypes[11]
+	mi := &file_computescale_v1_index_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1238,7 +1390,7 @@ func (x *ExpertJudgement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExpertJudgement.ProtoReflect.Descriptor instead.
 func (*ExpertJudgement) Descriptor() ([]byte, []int) {
-	return file_computescale_v1_index_proto_rawDescGZIP(), []int{11}
+	return file_computescale_v1_index_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ExpertJudgement) GetWeight() float64 {
@@ -1273,7 +1425,7 @@ type Normalization struct {
 
 func (x *Normalization) Reset() {
 	*x = Normalization{}
-	mi := &file_computescale_v1_index_proto_msgTypes[12]
+	mi := &file_computescale_v1_index_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1285,7 +1437,7 @@ func (x *Normalization) String() string {
 func (*Normalization) ProtoMessage() {}
 
 func (x *Normalization) ProtoReflect() protoreflect.Message {
-	mi := &file_computescale_v1_index_proto_msgTypes[12]
+	mi := &file_computescale_v1_index_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1298,7 +1450,7 @@ func (x *Normalization) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Normalization.ProtoReflect.Descriptor instead.
 func (*Normalization) Descriptor() ([]byte, []int) {
-	return file_computescale_v1_index_proto_rawDescGZIP(), []int{12}
+	return file_computescale_v1_index_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Normalization) GetMethod() NormalizationMethod {
@@ -1348,7 +1500,7 @@ type IndicatorNormalization struct {
 
 func (x *IndicatorNormalization) Reset() {
 	*x = IndicatorNormalization{}
-	mi := &file_computescale_v1_index_proto_msgTypes[13]
+	mi := &file_computescale_v1_index_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1360,7 +1512,7 @@ func (x *IndicatorNormalization) String() string {
 func (*IndicatorNormalization) ProtoMessage() {}
 
 func (x *IndicatorNormalization) ProtoReflect() protoreflect.Message {
-	mi := &file_computescale_v1_index_proto_msgTypes[13]
+	mi := &file_computescale_v1_index_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1373,7 +1525,7 @@ func (x *IndicatorNormalization) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndicatorNormalization.ProtoReflect.Descriptor instead.
 func (*IndicatorNormalization) Descriptor() ([]byte, []int) {
-	return file_computescale_v1_index_proto_rawDescGZIP(), []int{13}
+	return file_computescale_v1_index_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *IndicatorNormalization) GetIndicator() string {
@@ -1434,7 +1586,7 @@ type IndicatorInfo struct {
 
 func (x *IndicatorInfo) Reset() {
 	*x = IndicatorInfo{}
-	mi := &file_computescale_v1_index_proto_msgTypes[14]
+	mi := &file_computescale_v1_index_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1446,7 +1598,7 @@ func (x *IndicatorInfo) String() string {
 func (*IndicatorInfo) ProtoMessage() {}
 
 func (x *IndicatorInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_computescale_v1_index_proto_msgTypes[14]
+	mi := &file_computescale_v1_index_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1459,7 +1611,7 @@ func (x *IndicatorInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndicatorInfo.ProtoReflect.Descriptor instead.
 func (*IndicatorInfo) Descriptor() ([]byte, []int) {
-	return file_computescale_v1_index_proto_rawDescGZIP(), []int{14}
+	return file_computescale_v1_index_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *IndicatorInfo) GetCode() string {
@@ -1524,7 +1676,7 @@ type LeafWeight struct {
 
 func (x *LeafWeight) Reset() {
 	*x = LeafWeight{}
-	mi := &file_computescale_v1_index_proto_msgTypes[15]
+	mi := &file_computescale_v1_index_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1536,7 +1688,7 @@ func (x *LeafWeight) String() string {
 func (*LeafWeight) ProtoMessage() {}
 
 func (x *LeafWeight) ProtoReflect() protoreflect.Message {
-	mi := &file_computescale_v1_index_proto_msgTypes[15]
+	mi := &file_computescale_v1_index_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1549,7 +1701,7 @@ func (x *LeafWeight) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LeafWeight.ProtoReflect.Descriptor instead.
 func (*LeafWeight) Descriptor() ([]byte, []int) {
-	return file_computescale_v1_index_proto_rawDescGZIP(), []int{15}
+	return file_computescale_v1_index_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *LeafWeight) GetIndicator() string {
@@ -1577,7 +1729,7 @@ type GetMethodologyRequest struct {
 
 func (x *GetMethodologyRequest) Reset() {
 	*x = GetMethodologyRequest{}
-	mi := &file_computescale_v1_index_proto_msgTypes[16]
+	mi := &file_computescale_v1_index_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1589,7 +1741,7 @@ func (x *GetMethodologyRequest) String() string {
 func (*GetMethodologyRequest) ProtoMessage() {}
 
 func (x *GetMethodologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_computescale_v1_index_proto_msgTypes[16]
+	mi := &file_computescale_v1_index_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1602,7 +1754,7 @@ func (x *GetMethodologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMethodologyRequest.ProtoReflect.Descriptor instead.
 func (*GetMethodologyRequest) Descriptor() ([]byte, []int) {
-	return file_computescale_v1_index_proto_rawDescGZIP(), []int{16}
+	return file_computescale_v1_index_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetMethodologyRequest) GetVersion() uint64 {
@@ -1623,7 +1775,7 @@ type GetMethodologyResponse struct {
 
 func (x *GetMethodologyResponse) Reset() {
 	*x = GetMethodologyResponse{}
-	mi := &file_computescale_v1_index_proto_msgTypes[17]
+	mi := &file_computescale_v1_index_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1635,7 +1787,7 @@ func (x *GetMethodologyResponse) String() string {
 func (*GetMethodologyResponse) ProtoMessage() {}
 
 func (x *GetMethodologyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_computescale_v1_index_proto_msgTypes[17]
+	mi := &file_computescale_v1_index_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1648,7 +1800,7 @@ func (x *GetMethodologyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMethodologyResponse.ProtoReflect.Descriptor instead.
 func (*GetMethodologyResponse) Descriptor() ([]byte, []int) {
-	return file_computescale_v1_index_proto_rawDescGZIP(), []int{17}
+	return file_computescale_v1_index_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetMethodologyResponse) GetMethodology() *Methodology {
@@ -1671,7 +1823,7 @@ type PutMethodologyRequest struct {
 
 func (x *PutMethodologyRequest) Reset() {
 	*x = PutMethodologyRequest{}
-	mi := &file_computescale_v1_index_proto_msgTypes[18]
+	mi := &file_computescale_v1_index_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1683,7 +1835,7 @@ func (x *PutMethodologyRequest) String() string {
 func (*PutMethodologyRequest) ProtoMessage() {}
 
 func (x *PutMethodologyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_computescale_v1_index_proto_msgTypes[18]
+	mi := &file_computescale_v1_index_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1696,7 +1848,7 @@ func (x *PutMethodologyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutMethodologyRequest.ProtoReflect.Descriptor instead.
 func (*PutMethodologyRequest) Descriptor() ([]byte, []int) {
-	return file_computescale_v1_index_proto_rawDescGZIP(), []int{18}
+	return file_computescale_v1_index_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *PutMethodologyRequest) GetMethodology() *Methodology {
@@ -1730,7 +1882,7 @@ type PutMethodologyResponse struct {
 
 func (x *PutMethodologyResponse) Reset() {
 	*x = PutMethodologyResponse{}
-	mi := &file_computescale_v1_index_proto_msgTypes[19]
+	mi := &file_computescale_v1_index_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1742,7 +1894,7 @@ func (x *PutMethodologyResponse) String() string {
 func (*PutMethodologyResponse) ProtoMessage() {}
 
 func (x *PutMethodologyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_computescale_v1_index_proto_msgTypes[19]
+	mi := &file_computescale_v1_index_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1755,7 +1907,7 @@ func (x *PutMethodologyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutMethodologyResponse.ProtoReflect.Descriptor instead.
 func (*PutMethodologyResponse) Descriptor() ([]byte, []int) {
-	return file_computescale_v1_index_proto_rawDescGZIP(), []int{19}
+	return file_computescale_v1_index_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *PutMethodologyResponse) GetMethodology() *Methodology {
@@ -1804,7 +1956,7 @@ type EvaluateWeightsRequest struct {
 
 func (x *EvaluateWeightsRequest) Reset() {
 	*x = EvaluateWeightsRequest{}
-	mi := &file_computescale_v1_index_proto_msgTypes[20]
+	mi := &file_computescale_v1_index_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1816,7 +1968,7 @@ func (x *EvaluateWeightsRequest) String() string {
 func (*EvaluateWeightsRequest) ProtoMessage() {}
 
 func (x *EvaluateWeightsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_computescale_v1_index_proto_msgTypes[20]
+	mi := &file_computescale_v1_index_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1829,7 +1981,7 @@ func (x *EvaluateWeightsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateWeightsRequest.ProtoReflect.Descriptor instead.
 func (*EvaluateWeightsRequest) Descriptor() ([]byte, []int) {
-	return file_computescale_v1_index_proto_rawDescGZIP(), []int{20}
+	return file_computescale_v1_index_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *EvaluateWeightsRequest) GetInput() isEvaluateWeightsRequest_Input {
@@ -1897,7 +2049,7 @@ type EvaluateWeightsResponse struct {
 
 func (x *EvaluateWeightsResponse) Reset() {
 	*x = EvaluateWeightsResponse{}
-	mi := &file_computescale_v1_index_proto_msgTypes[21]
+	mi := &file_computescale_v1_index_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1909,7 +2061,7 @@ func (x *EvaluateWeightsResponse) String() string {
 func (*EvaluateWeightsResponse) ProtoMessage() {}
 
 func (x *EvaluateWeightsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_computescale_v1_index_proto_msgTypes[21]
+	mi := &file_computescale_v1_index_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1922,7 +2074,7 @@ func (x *EvaluateWeightsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EvaluateWeightsResponse.ProtoReflect.Descriptor instead.
 func (*EvaluateWeightsResponse) Descriptor() ([]byte, []int) {
-	return file_computescale_v1_index_proto_rawDescGZIP(), []int{21}
+	return file_computescale_v1_index_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *EvaluateWeightsResponse) GetEvaluation() *AhpEvaluation {
@@ -1971,7 +2123,7 @@ type AhpEvaluation struct {
 
 func (x *AhpEvaluation) Reset() {
 	*x = AhpEvaluation{}
-	mi := &file_computescale_v1_index_proto_msgTypes[22]
+	mi := &file_computescale_v1_index_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1983,7 +2135,7 @@ func (x *AhpEvaluation) String() string {
 func (*AhpEvaluation) ProtoMessage() {}
 
 func (x *AhpEvaluation) ProtoReflect() protoreflect.Message {
-	mi := &file_computescale_v1_index_proto_msgTypes[22]
+	mi := &file_computescale_v1_index_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1996,7 +2148,7 @@ func (x *AhpEvaluation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AhpEvaluation.ProtoReflect.Descriptor instead.
 func (*AhpEvaluation) Descriptor() ([]byte, []int) {
-	return file_computescale_v1_index_proto_rawDescGZIP(), []int{22}
+	return file_computescale_v1_index_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *AhpEvaluation) GetWeights() []float64 {
@@ -2075,7 +2227,7 @@ type InconsistencyHint struct {
 
 func (x *InconsistencyHint) Reset() {
 	*x = InconsistencyHint{}
-	mi := &file_computescale_v1_index_proto_msgTypes[23]
+	mi := &file_computescale_v1_index_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2087,7 +2239,7 @@ func (x *InconsistencyHint) String() string {
 func (*InconsistencyHint) ProtoMessage() {}
 
 func (x *InconsistencyHint) ProtoReflect() protoreflect.Message {
-	mi := &file_computescale_v1_index_proto_msgTypes[23]
+	mi := &file_computescale_v1_index_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2100,7 +2252,7 @@ func (x *InconsistencyHint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InconsistencyHint.ProtoReflect.Descriptor instead.
 func (*InconsistencyHint) Descriptor() ([]byte, []int) {
-	return file_computescale_v1_index_proto_rawDescGZIP(), []int{23}
+	return file_computescale_v1_index_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *InconsistencyHint) GetRow() int32 {
@@ -2161,7 +2313,7 @@ type NodeWeights struct {
 
 func (x *NodeWeights) Reset() {
 	*x = NodeWeights{}
-	mi := &file_computescale_v1_index_proto_msgTypes[24]
+	mi := &file_computescale_v1_index_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2173,7 +2325,7 @@ func (x *NodeWeights) String() string {
 func (*NodeWeights) ProtoMessage() {}
 
 func (x *NodeWeights) ProtoReflect() protoreflect.Message {
-	mi := &file_computescale_v1_index_proto_msgTypes[24]
+	mi := &file_computescale_v1_index_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2186,7 +2338,7 @@ func (x *NodeWeights) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeWeights.ProtoReflect.Descriptor instead.
 func (*NodeWeights) Descriptor() ([]byte, []int) {
-	return file_computescale_v1_index_proto_rawDescGZIP(), []int{24}
+	return file_computescale_v1_index_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *NodeWeights) GetCode() string {
@@ -2253,7 +2405,7 @@ type AnalyzeRelationshipRequest struct {
 
 func (x *AnalyzeRelationshipRequest) Reset() {
 	*x = AnalyzeRelationshipRequest{}
-	mi := &file_computescale_v1_index_proto_msgTypes[25]
+	mi := &file_computescale_v1_index_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2265,7 +2417,7 @@ func (x *AnalyzeRelationshipRequest) String() string {
 func (*AnalyzeRelationshipRequest) ProtoMessage() {}
 
 func (x *AnalyzeRelationshipRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_computescale_v1_index_proto_msgTypes[25]
+	mi := &file_computescale_v1_index_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2278,7 +2430,7 @@ func (x *AnalyzeRelationshipRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnalyzeRelationshipRequest.ProtoReflect.Descriptor instead.
 func (*AnalyzeRelationshipRequest) Descriptor() ([]byte, []int) {
-	return file_computescale_v1_index_proto_rawDescGZIP(), []int{25}
+	return file_computescale_v1_index_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *AnalyzeRelationshipRequest) GetYear() int32 {
@@ -2325,7 +2477,7 @@ type AnalyzeRelationshipResponse struct {
 
 func (x *AnalyzeRelationshipResponse) Reset() {
 	*x = AnalyzeRelationshipResponse{}
-	mi := &file_computescale_v1_index_proto_msgTypes[26]
+	mi := &file_computescale_v1_index_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2337,7 +2489,7 @@ func (x *AnalyzeRelationshipResponse) String() string {
 func (*AnalyzeRelationshipResponse) ProtoMessage() {}
 
 func (x *AnalyzeRelationshipResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_computescale_v1_index_proto_msgTypes[26]
+	mi := &file_computescale_v1_index_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2350,7 +2502,7 @@ func (x *AnalyzeRelationshipResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AnalyzeRelationshipResponse.ProtoReflect.Descriptor instead.
 func (*AnalyzeRelationshipResponse) Descriptor() ([]byte, []int) {
-	return file_computescale_v1_index_proto_rawDescGZIP(), []int{26}
+	return file_computescale_v1_index_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *AnalyzeRelationshipResponse) GetSlope() float64 {
@@ -2417,7 +2569,7 @@ type RelationshipPoint struct {
 
 func (x *RelationshipPoint) Reset() {
 	*x = RelationshipPoint{}
-	mi := &file_computescale_v1_index_proto_msgTypes[27]
+	mi := &file_computescale_v1_index_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2429,7 +2581,7 @@ func (x *RelationshipPoint) String() string {
 func (*RelationshipPoint) ProtoMessage() {}
 
 func (x *RelationshipPoint) ProtoReflect() protoreflect.Message {
-	mi := &file_computescale_v1_index_proto_msgTypes[27]
+	mi := &file_computescale_v1_index_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2442,7 +2594,7 @@ func (x *RelationshipPoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RelationshipPoint.ProtoReflect.Descriptor instead.
 func (*RelationshipPoint) Descriptor() ([]byte, []int) {
-	return file_computescale_v1_index_proto_rawDescGZIP(), []int{27}
+	return file_computescale_v1_index_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RelationshipPoint) GetProvince() *Province {
@@ -2492,7 +2644,7 @@ const file_computescale_v1_index_proto_rawDesc = "" +
 	"\apresent\x18\x02 \x01(\bR\apresent\x12\x14\n" +
 	"\x05score\x18\x03 \x01(\x01R\x05score\x12\x12\n" +
 	"\x04rank\x18\x04 \x01(\x05R\x04rank\x12\x1a\n" +
-	"\bcoverage\x18\x05 \x01(\x01R\bcoverage\"\x91\x01\n" +
+	"\bcoverage\x18\x05 \x01(\x01R\bcoverage\"\xc1\x01\n" +
 	"\tLeafScore\x12\x1c\n" +
 	"\tindicator\x18\x01 \x01(\tR\tindicator\x12\x18\n" +
 	"\apresent\x18\x02 \x01(\bR\apresent\x12\x14\n" +
@@ -2500,7 +2652,9 @@ const file_computescale_v1_index_proto_rawDesc = "" +
 	"\n" +
 	"normalized\x18\x04 \x01(\x01R\n" +
 	"normalized\x12\x16\n" +
-	"\x06weight\x18\x05 \x01(\x01R\x06weight\"r\n" +
+	"\x06weight\x18\x05 \x01(\x01R\x06weight\x12\x16\n" +
+	"\x06source\x18\x06 \x01(\tR\x06source\x12\x16\n" +
+	"\x06writer\x18\a \x01(\tR\x06writer\"r\n" +
 	"\x0fGetIndexRequest\x12\x1a\n" +
 	"\bprovince\x18\x01 \x01(\tR\bprovince\x12\x12\n" +
 	"\x04year\x18\x02 \x01(\x05R\x04year\x12/\n" +
@@ -2518,7 +2672,7 @@ const file_computescale_v1_index_proto_rawDesc = "" +
 	"\x06scores\x18\x01 \x03(\v2\x1b.computescale.v1.IndexScoreR\x06scores\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12/\n" +
 	"\x13methodology_version\x18\x03 \x01(\x04R\x12methodologyVersion\x12\x1a\n" +
-	"\brevision\x18\x04 \x01(\x04R\brevision\"\x8f\x05\n" +
+	"\brevision\x18\x04 \x01(\x04R\brevision\"\xd2\x05\n" +
 	"\vMethodology\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\x04R\aversion\x12;\n" +
 	"\vcreate_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
@@ -2535,7 +2689,15 @@ const file_computescale_v1_index_proto_rawDesc = "" +
 	"\n" +
 	"indicators\x18\v \x03(\v2\x1e.computescale.v1.IndicatorInfoR\n" +
 	"indicators\x12>\n" +
-	"\fleaf_weights\x18\f \x03(\v2\x1b.computescale.v1.LeafWeightR\vleafWeights\"\x9c\x02\n" +
+	"\fleaf_weights\x18\f \x03(\v2\x1b.computescale.v1.LeafWeightR\vleafWeights\x12A\n" +
+	"\fplausibility\x18\r \x01(\v2\x1d.computescale.v1.PlausibilityR\fplausibility\"s\n" +
+	"\fPlausibility\x12*\n" +
+	"\x11max_growth_factor\x18\x01 \x01(\x01R\x0fmaxGrowthFactor\x127\n" +
+	"\x06ranges\x18\x02 \x03(\v2\x1f.computescale.v1.IndicatorRangeR\x06ranges\"R\n" +
+	"\x0eIndicatorRange\x12\x1c\n" +
+	"\tindicator\x18\x01 \x01(\tR\tindicator\x12\x10\n" +
+	"\x03min\x18\x02 \x01(\x01R\x03min\x12\x10\n" +
+	"\x03max\x18\x03 \x01(\x01R\x03max\"\x9c\x02\n" +
 	"\n" +
 	"WeightNode\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x127\n" +
@@ -2687,7 +2849,7 @@ func file_computescale_v1_index_proto_rawDescGZIP() []byte {
 }
 
 var file_computescale_v1_index_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_computescale_v1_index_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_computescale_v1_index_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_computescale_v1_index_proto_goTypes = []any{
 	(AhpMethod)(0),                      // 0: computescale.v1.AhpMethod
 	(NormalizationMethod)(0),            // 1: computescale.v1.NormalizationMethod
@@ -2702,85 +2864,89 @@ var file_computescale_v1_index_proto_goTypes = []any{
 	(*ListIndexRequest)(nil),            // 10: computescale.v1.ListIndexRequest
 	(*ListIndexResponse)(nil),           // 11: computescale.v1.ListIndexResponse
 	(*Methodology)(nil),                 // 12: computescale.v1.Methodology
-	(*WeightNode)(nil),                  // 13: computescale.v1.WeightNode
-	(*PairwiseMatrix)(nil),              // 14: computescale.v1.PairwiseMatrix
-	(*MatrixRow)(nil),                   // 15: computescale.v1.MatrixRow
-	(*ExpertJudgement)(nil),             // 16: computescale.v1.ExpertJudgement
-	(*Normalization)(nil),               // 17: computescale.v1.Normalization
-	(*IndicatorNormalization)(nil),      // 18: computescale.v1.IndicatorNormalization
-	(*IndicatorInfo)(nil),               // 19: computescale.v1.IndicatorInfo
-	(*LeafWeight)(nil),                  // 20: computescale.v1.LeafWeight
-	(*GetMethodologyRequest)(nil),       // 21: computescale.v1.GetMethodologyRequest
-	(*GetMethodologyResponse)(nil),      // 22: computescale.v1.GetMethodologyResponse
-	(*PutMethodologyRequest)(nil),       // 23: computescale.v1.PutMethodologyRequest
-	(*PutMethodologyResponse)(nil),      // 24: computescale.v1.PutMethodologyResponse
-	(*EvaluateWeightsRequest)(nil),      // 25: computescale.v1.EvaluateWeightsRequest
-	(*EvaluateWeightsResponse)(nil),     // 26: computescale.v1.EvaluateWeightsResponse
-	(*AhpEvaluation)(nil),               // 27: computescale.v1.AhpEvaluation
-	(*InconsistencyHint)(nil),           // 28: computescale.v1.InconsistencyHint
-	(*NodeWeights)(nil),                 // 29: computescale.v1.NodeWeights
-	(*AnalyzeRelationshipRequest)(nil),  // 30: computescale.v1.AnalyzeRelationshipRequest
-	(*AnalyzeRelationshipResponse)(nil), // 31: computescale.v1.AnalyzeRelationshipResponse
-	(*RelationshipPoint)(nil),           // 32: computescale.v1.RelationshipPoint
-	(*Province)(nil),                    // 33: computescale.v1.Province
-	(*timestamppb.Timestamp)(nil),       // 34: google.protobuf.Timestamp
-	(*ConversionFactors)(nil),           // 35: computescale.v1.ConversionFactors
+	(*Plausibility)(nil),                // 13: computescale.v1.Plausibility
+	(*IndicatorRange)(nil),              // 14: computescale.v1.IndicatorRange
+	(*WeightNode)(nil),                  // 15: computescale.v1.WeightNode
+	(*PairwiseMatrix)(nil),              // 16: computescale.v1.PairwiseMatrix
+	(*MatrixRow)(nil),                   // 17: computescale.v1.MatrixRow
+	(*ExpertJudgement)(nil),             // 18: computescale.v1.ExpertJudgement
+	(*Normalization)(nil),               // 19: computescale.v1.Normalization
+	(*IndicatorNormalization)(nil),      // 20: computescale.v1.IndicatorNormalization
+	(*IndicatorInfo)(nil),               // 21: computescale.v1.IndicatorInfo
+	(*LeafWeight)(nil),                  // 22: computescale.v1.LeafWeight
+	(*GetMethodologyRequest)(nil),       // 23: computescale.v1.GetMethodologyRequest
+	(*GetMethodologyResponse)(nil),      // 24: computescale.v1.GetMethodologyResponse
+	(*PutMethodologyRequest)(nil),       // 25: computescale.v1.PutMethodologyRequest
+	(*PutMethodologyResponse)(nil),      // 26: computescale.v1.PutMethodologyResponse
+	(*EvaluateWeightsRequest)(nil),      // 27: computescale.v1.EvaluateWeightsRequest
+	(*EvaluateWeightsResponse)(nil),     // 28: computescale.v1.EvaluateWeightsResponse
+	(*AhpEvaluation)(nil),               // 29: computescale.v1.AhpEvaluation
+	(*InconsistencyHint)(nil),           // 30: computescale.v1.InconsistencyHint
+	(*NodeWeights)(nil),                 // 31: computescale.v1.NodeWeights
+	(*AnalyzeRelationshipRequest)(nil),  // 32: computescale.v1.AnalyzeRelationshipRequest
+	(*AnalyzeRelationshipResponse)(nil), // 33: computescale.v1.AnalyzeRelationshipResponse
+	(*RelationshipPoint)(nil),           // 34: computescale.v1.RelationshipPoint
+	(*Province)(nil),                    // 35: computescale.v1.Province
+	(*timestamppb.Timestamp)(nil),       // 36: google.protobuf.Timestamp
+	(*ConversionFactors)(nil),           // 37: computescale.v1.ConversionFactors
 }
 var file_computescale_v1_index_proto_depIdxs = []int32{
-	33, // 0: computescale.v1.IndexScore.province:type_name -> computescale.v1.Province
+	35, // 0: computescale.v1.IndexScore.province:type_name -> computescale.v1.Province
 	6,  // 1: computescale.v1.IndexScore.dimensions:type_name -> computescale.v1.DimensionScore
 	7,  // 2: computescale.v1.IndexScore.leaves:type_name -> computescale.v1.LeafScore
 	5,  // 3: computescale.v1.GetIndexResponse.score:type_name -> computescale.v1.IndexScore
 	5,  // 4: computescale.v1.ListIndexResponse.scores:type_name -> computescale.v1.IndexScore
-	34, // 5: computescale.v1.Methodology.create_time:type_name -> google.protobuf.Timestamp
-	13, // 6: computescale.v1.Methodology.hierarchy:type_name -> computescale.v1.WeightNode
-	17, // 7: computescale.v1.Methodology.normalization:type_name -> computescale.v1.Normalization
+	36, // 5: computescale.v1.Methodology.create_time:type_name -> google.protobuf.Timestamp
+	15, // 6: computescale.v1.Methodology.hierarchy:type_name -> computescale.v1.WeightNode
+	19, // 7: computescale.v1.Methodology.normalization:type_name -> computescale.v1.Normalization
 	3,  // 8: computescale.v1.Methodology.aggregation:type_name -> computescale.v1.Aggregation
-	35, // 9: computescale.v1.Methodology.factors:type_name -> computescale.v1.ConversionFactors
-	19, // 10: computescale.v1.Methodology.indicators:type_name -> computescale.v1.IndicatorInfo
-	20, // 11: computescale.v1.Methodology.leaf_weights:type_name -> computescale.v1.LeafWeight
-	13, // 12: computescale.v1.WeightNode.children:type_name -> computescale.v1.WeightNode
-	14, // 13: computescale.v1.WeightNode.matrix:type_name -> computescale.v1.PairwiseMatrix
-	16, // 14: computescale.v1.WeightNode.experts:type_name -> computescale.v1.ExpertJudgement
-	0,  // 15: computescale.v1.WeightNode.method:type_name -> computescale.v1.AhpMethod
-	15, // 16: computescale.v1.PairwiseMatrix.rows:type_name -> computescale.v1.MatrixRow
-	14, // 17: computescale.v1.ExpertJudgement.matrix:type_name -> computescale.v1.PairwiseMatrix
-	1,  // 18: computescale.v1.Normalization.method:type_name -> computescale.v1.NormalizationMethod
-	2,  // 19: computescale.v1.Normalization.bounds_scope:type_name -> computescale.v1.BoundsScope
-	18, // 20: computescale.v1.Normalization.indicators:type_name -> computescale.v1.IndicatorNormalization
-	1,  // 21: computescale.v1.IndicatorNormalization.method:type_name -> computescale.v1.NormalizationMethod
-	12, // 22: computescale.v1.GetMethodologyResponse.methodology:type_name -> computescale.v1.Methodology
-	12, // 23: computescale.v1.PutMethodologyRequest.methodology:type_name -> computescale.v1.Methodology
-	12, // 24: computescale.v1.PutMethodologyResponse.methodology:type_name -> computescale.v1.Methodology
-	29, // 25: computescale.v1.PutMethodologyResponse.nodes:type_name -> computescale.v1.NodeWeights
-	14, // 26: computescale.v1.EvaluateWeightsRequest.matrix:type_name -> computescale.v1.PairwiseMatrix
-	13, // 27: computescale.v1.EvaluateWeightsRequest.hierarchy:type_name -> computescale.v1.WeightNode
-	0,  // 28: computescale.v1.EvaluateWeightsRequest.method:type_name -> computescale.v1.AhpMethod
-	27, // 29: computescale.v1.EvaluateWeightsResponse.evaluation:type_name -> computescale.v1.AhpEvaluation
-	29, // 30: computescale.v1.EvaluateWeightsResponse.nodes:type_name -> computescale.v1.NodeWeights
-	20, // 31: computescale.v1.EvaluateWeightsResponse.leaf_weights:type_name -> computescale.v1.LeafWeight
-	28, // 32: computescale.v1.AhpEvaluation.hints:type_name -> computescale.v1.InconsistencyHint
-	27, // 33: computescale.v1.NodeWeights.evaluation:type_name -> computescale.v1.AhpEvaluation
-	4,  // 34: computescale.v1.AnalyzeRelationshipRequest.y:type_name -> computescale.v1.RelationshipTarget
-	32, // 35: computescale.v1.AnalyzeRelationshipResponse.points:type_name -> computescale.v1.RelationshipPoint
-	33, // 36: computescale.v1.RelationshipPoint.province:type_name -> computescale.v1.Province
-	8,  // 37: computescale.v1.IndexService.GetIndex:input_type -> computescale.v1.GetIndexRequest
-	10, // 38: computescale.v1.IndexService.ListIndex:input_type -> computescale.v1.ListIndexRequest
-	21, // 39: computescale.v1.IndexService.GetMethodology:input_type -> computescale.v1.GetMethodologyRequest
-	23, // 40: computescale.v1.IndexService.PutMethodology:input_type -> computescale.v1.PutMethodologyRequest
-	25, // 41: computescale.v1.IndexService.EvaluateWeights:input_type -> computescale.v1.EvaluateWeightsRequest
-	30, // 42: computescale.v1.IndexService.AnalyzeRelationship:input_type -> computescale.v1.AnalyzeRelationshipRequest
-	9,  // 43: computescale.v1.IndexService.GetIndex:output_type -> computescale.v1.GetIndexResponse
-	11, // 44: computescale.v1.IndexService.ListIndex:output_type -> computescale.v1.ListIndexResponse
-	22, // 45: computescale.v1.IndexService.GetMethodology:output_type -> computescale.v1.GetMethodologyResponse
-	24, // 46: computescale.v1.IndexService.PutMethodology:output_type -> computescale.v1.PutMethodologyResponse
-	26, // 47: computescale.v1.IndexService.EvaluateWeights:output_type -> computescale.v1.EvaluateWeightsResponse
-	31, // 48: computescale.v1.IndexService.AnalyzeRelationship:output_type -> computescale.v1.AnalyzeRelationshipResponse
-	43, // [43:49] is the sub-list for method output_type
-	37, // [37:43] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	37, // 9: computescale.v1.Methodology.factors:type_name -> computescale.v1.ConversionFactors
+	21, // 10: computescale.v1.Methodology.indicators:type_name -> computescale.v1.IndicatorInfo
+	22, // 11: computescale.v1.Methodology.leaf_weights:type_name -> computescale.v1.LeafWeight
+	13, // 12: computescale.v1.Methodology.plausibility:type_name -> computescale.v1.Plausibility
+	14, // 13: computescale.v1.Plausibility.ranges:type_name -> computescale.v1.IndicatorRange
+	15, // 14: computescale.v1.WeightNode.children:type_name -> computescale.v1.WeightNode
+	16, // 15: computescale.v1.WeightNode.matrix:type_name -> computescale.v1.PairwiseMatrix
+	18, // 16: computescale.v1.WeightNode.experts:type_name -> computescale.v1.ExpertJudgement
+	0,  // 17: computescale.v1.WeightNode.method:type_name -> computescale.v1.AhpMethod
+	17, // 18: computescale.v1.PairwiseMatrix.rows:type_name -> computescale.v1.MatrixRow
+	16, // 19: computescale.v1.ExpertJudgement.matrix:type_name -> computescale.v1.PairwiseMatrix
+	1,  // 20: computescale.v1.Normalization.method:type_name -> computescale.v1.NormalizationMethod
+	2,  // 21: computescale.v1.Normalization.bounds_scope:type_name -> computescale.v1.BoundsScope
+	20, // 22: computescale.v1.Normalization.indicators:type_name -> computescale.v1.IndicatorNormalization
+	1,  // 23: computescale.v1.IndicatorNormalization.method:type_name -> computescale.v1.NormalizationMethod
+	12, // 24: computescale.v1.GetMethodologyResponse.methodology:type_name -> computescale.v1.Methodology
+	12, // 25: computescale.v1.PutMethodologyRequest.methodology:type_name -> computescale.v1.Methodology
+	12, // 26: computescale.v1.PutMethodologyResponse.methodology:type_name -> computescale.v1.Methodology
+	31, // 27: computescale.v1.PutMethodologyResponse.nodes:type_name -> computescale.v1.NodeWeights
+	16, // 28: computescale.v1.EvaluateWeightsRequest.matrix:type_name -> computescale.v1.PairwiseMatrix
+	15, // 29: computescale.v1.EvaluateWeightsRequest.hierarchy:type_name -> computescale.v1.WeightNode
+	0,  // 30: computescale.v1.EvaluateWeightsRequest.method:type_name -> computescale.v1.AhpMethod
+	29, // 31: computescale.v1.EvaluateWeightsResponse.evaluation:type_name -> computescale.v1.AhpEvaluation
+	31, // 32: computescale.v1.EvaluateWeightsResponse.nodes:type_name -> computescale.v1.NodeWeights
+	22, // 33: computescale.v1.EvaluateWeightsResponse.leaf_weights:type_name -> computescale.v1.LeafWeight
+	30, // 34: computescale.v1.AhpEvaluation.hints:type_name -> computescale.v1.InconsistencyHint
+	29, // 35: computescale.v1.NodeWeights.evaluation:type_name -> computescale.v1.AhpEvaluation
+	4,  // 36: computescale.v1.AnalyzeRelationshipRequest.y:type_name -> computescale.v1.RelationshipTarget
+	34, // 37: computescale.v1.AnalyzeRelationshipResponse.points:type_name -> computescale.v1.RelationshipPoint
+	35, // 38: computescale.v1.RelationshipPoint.province:type_name -> computescale.v1.Province
+	8,  // 39: computescale.v1.IndexService.GetIndex:input_type -> computescale.v1.GetIndexRequest
+	10, // 40: computescale.v1.IndexService.ListIndex:input_type -> computescale.v1.ListIndexRequest
+	23, // 41: computescale.v1.IndexService.GetMethodology:input_type -> computescale.v1.GetMethodologyRequest
+	25, // 42: computescale.v1.IndexService.PutMethodology:input_type -> computescale.v1.PutMethodologyRequest
+	27, // 43: computescale.v1.IndexService.EvaluateWeights:input_type -> computescale.v1.EvaluateWeightsRequest
+	32, // 44: computescale.v1.IndexService.AnalyzeRelationship:input_type -> computescale.v1.AnalyzeRelationshipRequest
+	9,  // 45: computescale.v1.IndexService.GetIndex:output_type -> computescale.v1.GetIndexResponse
+	11, // 46: computescale.v1.IndexService.ListIndex:output_type -> computescale.v1.ListIndexResponse
+	24, // 47: computescale.v1.IndexService.GetMethodology:output_type -> computescale.v1.GetMethodologyResponse
+	26, // 48: computescale.v1.IndexService.PutMethodology:output_type -> computescale.v1.PutMethodologyResponse
+	28, // 49: computescale.v1.IndexService.EvaluateWeights:output_type -> computescale.v1.EvaluateWeightsResponse
+	33, // 50: computescale.v1.IndexService.AnalyzeRelationship:output_type -> computescale.v1.AnalyzeRelationshipResponse
+	45, // [45:51] is the sub-list for method output_type
+	39, // [39:45] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_computescale_v1_index_proto_init() }
@@ -2790,7 +2956,7 @@ func file_computescale_v1_index_proto_init() {
 	}
 	file_computescale_v1_common_proto_init()
 	file_computescale_v1_compute_proto_init()
-	file_computescale_v1_index_proto_msgTypes[20].OneofWrappers = []any{
+	file_computescale_v1_index_proto_msgTypes[22].OneofWrappers = []any{
 		(*EvaluateWeightsRequest_Matrix)(nil),
 		(*EvaluateWeightsRequest_Hierarchy)(nil),
 	}
@@ -2800,7 +2966,7 @@ func file_computescale_v1_index_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_computescale_v1_index_proto_rawDesc), len(file_computescale_v1_index_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   28,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

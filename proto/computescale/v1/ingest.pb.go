@@ -629,7 +629,11 @@ type PutObservationsRequest struct {
 	Observations []*Observation `protobuf:"bytes,2,rep,name=observations,proto3" json:"observations,omitempty"`
 	// Whether an observation whose key exists with another value or source
 	// replaces it; without it such a batch is rejected with ALREADY_EXISTS.
-	Replace       bool `protobuf:"varint,3,opt,name=replace,proto3" json:"replace,omitempty"`
+	Replace bool `protobuf:"varint,3,opt,name=replace,proto3" json:"replace,omitempty"`
+	// With replace: accept values outside the methodology's plausibility
+	// bounds (a true jump, a corrected series). Without replace it is
+	// INVALID_ARGUMENT.
+	Force         bool `protobuf:"varint,4,opt,name=force,proto3" json:"force,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -681,6 +685,13 @@ func (x *PutObservationsRequest) GetObservations() []*Observation {
 func (x *PutObservationsRequest) GetReplace() bool {
 	if x != nil {
 		return x.Replace
+	}
+	return false
+}
+
+func (x *PutObservationsRequest) GetForce() bool {
+	if x != nil {
+		return x.Force
 	}
 	return false
 }
@@ -833,11 +844,12 @@ const file_computescale_v1_ingest_proto_rawDesc = "" +
 	"\tindicator\x18\x03 \x01(\tR\tindicator\x12\x14\n" +
 	"\x05value\x18\x04 \x01(\x01R\x05value\x12\x12\n" +
 	"\x04unit\x18\x05 \x01(\tR\x04unit\x12\x16\n" +
-	"\x06source\x18\x06 \x01(\tR\x06source\"\x8f\x01\n" +
+	"\x06source\x18\x06 \x01(\tR\x06source\"\xa5\x01\n" +
 	"\x16PutObservationsRequest\x12\x19\n" +
 	"\bbatch_id\x18\x01 \x01(\x04R\abatchId\x12@\n" +
 	"\fobservations\x18\x02 \x03(\v2\x1c.computescale.v1.ObservationR\fobservations\x12\x18\n" +
-	"\areplace\x18\x03 \x01(\bR\areplace\"\xf5\x01\n" +
+	"\areplace\x18\x03 \x01(\bR\areplace\x12\x14\n" +
+	"\x05force\x18\x04 \x01(\bR\x05force\"\xf5\x01\n" +
 	"\x17PutObservationsResponse\x12\x19\n" +
 	"\bbatch_id\x18\x01 \x01(\x04R\abatchId\x12\x1a\n" +
 	"\brevision\x18\x02 \x01(\x04R\brevision\x12\x18\n" +
