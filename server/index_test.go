@@ -41,7 +41,7 @@ func TestIndexHandCalculation(t *testing.T) {
 		t.Fatalf("put methodology: %v", err)
 	}
 	hand := put.GetMethodology().GetVersion()
-	ack := e.putObs(e.vendorB, false,
+	ack := e.putObs(e.stat, false,
 		observation("CN-GD", 2024, "industry.devices", 150), observation("CN-GD", 2024, "tech.rnd", 100),
 		observation("CN-BJ", 2024, "industry.devices", 100), observation("CN-BJ", 2024, "tech.rnd", 300),
 		observation("CN-SH", 2024, "industry.devices", 40), observation("CN-ZJ", 2024, "tech.rnd", 200),
@@ -153,7 +153,7 @@ func TestIndexHandCalculation(t *testing.T) {
 	})
 
 	t.Run("ErrAlreadyExists", func(t *testing.T) {
-		ack := e.putObs(e.vendorB, false, observation("CN-GD", 2024, "industry.devices", 190))
+		ack := e.putObs(e.stat, false, observation("CN-GD", 2024, "industry.devices", 190))
 		if status.Code(ack.Err) != codes.AlreadyExists {
 			t.Fatalf("changed value without replace: %v, want AlreadyExists", ack.Err)
 		}
@@ -167,7 +167,7 @@ func TestIndexHandCalculation(t *testing.T) {
 		before23 := e.score("CN-GD", 2023, 0)
 		before24 := e.score("CN-GD", 2024, 0)
 		// devices 190 → 95: composite 0.2·50 + 0.5·95 + 0.3·25 = 65.
-		ack := e.putObs(e.vendorB, true, observation("CN-GD", 2024, "industry.devices", 190))
+		ack := e.putObs(e.stat, true, observation("CN-GD", 2024, "industry.devices", 190))
 		if ack.Err != nil || ack.Replaced != 1 || ack.ScoresChanged != 1 || ack.Revision <= before24.GetRevision() {
 			t.Fatalf("replace ack %+v, want 1 replaced, 1 score changed, a new revision", ack)
 		}
@@ -191,7 +191,7 @@ func TestIndexHandCalculation(t *testing.T) {
 		// gdp = 100 · composite + 7 exactly for the three produced
 		// composites; Zhejiang's gdp has no composite beside it.
 		line := func(c float64) float64 { return 100*c + 7 }
-		ack := e.putObs(e.vendorB, false, observation("CN-GD", 2024, "gdp", line(65)), observation("CN-BJ", 2024, "gdp", line(52.5)),
+		ack := e.putObs(e.stat, false, observation("CN-GD", 2024, "gdp", line(65)), observation("CN-BJ", 2024, "gdp", line(52.5)),
 			observation("CN-SH", 2024, "gdp", line(12.5/0.7)), observation("CN-ZJ", 2024, "gdp", 999))
 		if ack.Err != nil || ack.ScoresChanged != 0 {
 			t.Fatalf("gdp ack %+v, want no score changed", ack)

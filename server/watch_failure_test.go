@@ -22,7 +22,7 @@ import (
 func TestWatchStalledSubscriberIsCutOff(t *testing.T) {
 	e := newWatchEnv(t, 16)
 	e.putChips()
-	if err := e.putObservations(e.vendorA, loadObservations(1)); err != nil {
+	if err := e.putObservations(e.stat, loadObservations(1)); err != nil {
 		t.Fatal(err)
 	}
 	// Small HTTP/2 windows (they also turn off window growth), so that what

@@ -29,7 +29,7 @@ var (
 func TestWatchSubscribersSeeTheLog(t *testing.T) {
 	e := newEnv(t)
 	e.putChips()
-	if err := e.putObservations(e.vendorA, loadObservations(1)); err != nil {
+	if err := e.putObservations(e.stat, loadObservations(1)); err != nil {
 		t.Fatal(err)
 	}
 	rev0 := e.revision()
