@@ -4,39 +4,41 @@ import (
 	"context"
 	"io"
 
-	"go.etcd.io/bbolt"
-
 	pb "github.com/computescale/computescale/proto/computescale/v1"
+	"github.com/computescale/computescale/store"
 )
 
 // backupChunk is the size of one Backup message: large enough to keep the
 // per-message overhead small, far below the 4 MiB default receive limit.
 const backupChunk = 1 << 20
 
-// Backup streams a consistent snapshot taken in one read transaction, so
-// ingest goes on meanwhile (bbolt's Tx.WriteTo).
+// Backup streams the store's consistent online snapshot (store.Backup), so
+// ingest goes on meanwhile.
 func (s *Server) Backup(_ *pb.BackupRequest, stream pb.AdminService_BackupServer) error {
 	ctx := stream.Context()
-	err := s.store.Bolt().View(func(tx *bbolt.Tx) error {
-		rev, err := s.store.RevisionIn(tx)
-		if err != nil {
-			return err
-		}
-		w := &chunkWriter{send: func(b []byte) error {
-			return stream.Send(&pb.BackupResponse{Chunk: b, Revision: rev, Size: tx.Size()})
-		}, buf: make([]byte, 0, backupChunk)}
-		if _, err := tx.WriteTo(w); err != nil {
-			return err
-		}
-		return w.flush()
-	})
+	w := &chunkWriter{buf: make([]byte, 0, backupChunk)}
+	w.send = func(b []byte) error {
+		return stream.Send(&pb.BackupResponse{Chunk: b, Revision: w.info.Revision, Size: w.info.Size})
+	}
+	_, err := s.store.Backup(w)
+	if err == nil {
+		err = w.flush()
+	}
 	return s.toError(ctx, err)
 }
 
-// chunkWriter turns WriteTo's writes into messages of backupChunk bytes.
+// chunkWriter turns the snapshot's writes into messages of backupChunk bytes,
+// each carrying the snapshot's revision and size.
 type chunkWriter struct {
 	send func([]byte) error
 	buf  []byte
+	info store.BackupInfo
+}
+
+// StartBackup learns the revision and size before the first byte.
+func (w *chunkWriter) StartBackup(info store.BackupInfo) error {
+	w.info = info
+	return nil
 }
 
 func (w *chunkWriter) Write(p []byte) (int, error) {
@@ -64,7 +66,10 @@ func (w *chunkWriter) flush() error {
 	return err
 }
 
-var _ io.Writer = (*chunkWriter)(nil)
+var (
+	_ io.Writer           = (*chunkWriter)(nil)
+	_ store.BackupStarter = (*chunkWriter)(nil)
+)
 
 // Verify recomputes every aggregate and score from stored inputs.
 func (s *Server) Verify(ctx context.Context, _ *pb.VerifyRequest) (*pb.VerifyResponse, error) {
@@ -72,7 +77,7 @@ func (s *Server) Verify(ctx context.Context, _ *pb.VerifyRequest) (*pb.VerifyRes
 	if err != nil {
 		return nil, s.toError(ctx, err)
 	}
-	rev, _ := s.store.Revision()
+	rev := s.store.Revision()
 	return &pb.VerifyResponse{
 		Ok:      len(rep.Mismatches) == 0 && len(rep.CheckErrors) == 0,
 		Records: int64(rep.Records), Cells: int64(rep.Cells),

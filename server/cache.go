@@ -40,56 +40,23 @@ func (c *revCache[K, V]) put(k K, rev uint64, v V) {
 	c.m[k] = revEntry[V]{rev: rev, v: v}
 }
 
-// revStamp is a store revision together with bbolt's count of page writes
-// when it was read.
-type revStamp struct {
-	writes int64
-	rev    uint64
+// revision is the store revision that cached answers are checked against:
+// the revision known at the last commit (store.Revision, an atomic the
+// commit path moves before a write returns, so before it is acknowledged),
+// or a later one a read has already seen. A write that has returned is at or
+// below it, so a cached answer never hides an acknowledged write; and since
+// every revision handed to a caller is observed first, answers never go
+// back in revision, across keys too, even while a commit is visible to
+// readers but not yet in the store's atomic.
+func (s *Server) revision() uint64 {
+	return max(s.store.Revision(), s.seen.Load())
 }
 
-// revision is the store's current revision for the answer caches, usually
-// without the bbolt read transaction that store.Revision costs (most of a
-// cached query's own work). bbolt counts the pages each write transaction
-// writes and adds them to its statistics when the transaction closes: after
-// the new revision is visible to readers, before the write returns, and so
-// before any write is acknowledged. While that count has not moved since a
-// revision was read, no write has completed since, and that revision is
-// still the latest a caller may expect to see.
-//
-// writes is the count read before anything else: a caller that goes on to
-// read the store passes it, with the revision of what it read, to observe.
-// The known stamp only moves forward, and every revision handed to a caller
-// is observed first, so answers never go back in revision, across keys too.
-// Without bbolt statistics the count stays 0 and every call reads the store.
-func (s *Server) revision() (rev uint64, writes int64, err error) {
-	st := s.store.Bolt().Stats()
-	writes = st.TxStats.GetWrite()
-	if k := s.known.Load(); writes != 0 && k != nil && k.writes == writes {
-		return k.rev, writes, nil
-	}
-	rev, err = s.store.Revision()
-	if err == nil {
-		s.observe(writes, rev)
-	}
-	return rev, writes, err
-}
-
-// observe records that rev was read from the store after bbolt's write count
-// was writes: the known stamp becomes the larger of each.
-func (s *Server) observe(writes int64, rev uint64) {
-	if writes == 0 {
-		return
-	}
+// observe records that a read saw the store at rev.
+func (s *Server) observe(rev uint64) {
 	for {
-		k := s.known.Load()
-		n := revStamp{writes, rev}
-		if k != nil {
-			n = revStamp{max(k.writes, writes), max(k.rev, rev)}
-			if n == *k {
-				return
-			}
-		}
-		if s.known.CompareAndSwap(k, &n) {
+		k := s.seen.Load()
+		if rev <= k || s.seen.CompareAndSwap(k, rev) {
 			return
 		}
 	}

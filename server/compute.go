@@ -32,17 +32,14 @@ func (s *Server) GetProvinceCompute(ctx context.Context, req *pb.GetProvinceComp
 		return nil, s.toError(ctx, err)
 	}
 	key := totalsKey{prov.Code, end}
-	rev, writes, err := s.revision()
-	if err == nil {
-		if t, ok := s.totals.get(key, rev); ok {
-			return &pb.GetProvinceComputeResponse{Totals: t}, nil
-		}
+	if t, ok := s.totals.get(key, s.revision()); ok {
+		return &pb.GetProvinceComputeResponse{Totals: t}, nil
 	}
 	cells, factors, rev, err := s.store.CellsWithFactors(prov.Code)
 	if err != nil {
 		return nil, s.toError(ctx, err)
 	}
-	s.observe(writes, rev)
+	s.observe(rev)
 	t := protoconv.TotalsToProto(estimator.Sum(cells, end, factors), rev)
 	t.Province = protoconv.ProvinceToProto(prov)
 	s.totals.put(key, rev, t)
@@ -63,17 +60,14 @@ func (s *Server) GetNationalCompute(ctx context.Context, req *pb.GetNationalComp
 		return nil, s.toError(ctx, err)
 	}
 	key := totalsKey{0, end}
-	rev, writes, err := s.revision()
-	if err == nil {
-		if t, ok := s.totals.get(key, rev); ok {
-			return &pb.GetNationalComputeResponse{Totals: t}, nil
-		}
+	if t, ok := s.totals.get(key, s.revision()); ok {
+		return &pb.GetNationalComputeResponse{Totals: t}, nil
 	}
 	cells, factors, rev, err := s.store.CellsWithFactors(0)
 	if err != nil {
 		return nil, s.toError(ctx, err)
 	}
-	s.observe(writes, rev)
+	s.observe(rev)
 	t := protoconv.TotalsToProto(estimator.Sum(cells, end, factors), rev)
 	s.totals.put(key, rev, t)
 	return &pb.GetNationalComputeResponse{Totals: t}, nil

@@ -1,22 +1,26 @@
 package server
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/computescale/computescale/estimator"
 	pb "github.com/computescale/computescale/proto/computescale/v1"
 	"github.com/computescale/computescale/store"
 )
 
-// hub publishes committed revisions to live watchers. It never sits on the
-// commit path: a commit only wakes it (a non-blocking send), and it reads the
-// new entries from the change log itself, in revision order, converting each
-// once. Every watcher has a bounded buffer; one that is full is cut off
-// rather than waited for, so a stalled subscriber can neither slow ingest
-// nor other subscribers, and memory stays bounded.
+// hub publishes committed revisions to live watchers. It consumes the
+// store's Subscribe stream, which the commit path feeds in memory without
+// waiting for anyone, and converts each revision into events once. Every
+// watcher has a bounded buffer; one that is full is cut off rather than
+// waited for, so a stalled subscriber can neither slow ingest nor other
+// subscribers, and memory stays bounded. What the hub keeps is per watcher:
+// its filter, the responses encoded once per distinct filter, and its queue.
 //
 // Replay is the watcher's own work (watch.go): it reads the log up to the
 // hub's published revision without holding the hub's lock, and joins the live
@@ -24,7 +28,7 @@ import (
 // hub's. A revision is therefore delivered either by replay or live, never
 // both and never neither.
 type hub struct {
-	store   *store.DB
+	store   store.Store
 	log     *slog.Logger
 	bufSize int
 	retain  uint64 // revisions of history to keep; 0 = all
@@ -32,8 +36,7 @@ type hub struct {
 	// to see fragments without building revisions of thousands of events.
 	maxEvents atomic.Int64
 
-	wake chan struct{}
-	done chan struct{}
+	stop context.CancelFunc // ends run and retention
 	wg   sync.WaitGroup
 
 	mu     sync.Mutex
@@ -154,46 +157,79 @@ func (w *watcher) isCut() bool {
 	return w.state == watchCut
 }
 
-func newHub(db *store.DB, log *slog.Logger, bufSize int, retain uint64) (*hub, error) {
-	rev, err := db.Revision()
-	if err != nil {
-		return nil, err
-	}
-	h := &hub{store: db, log: log, bufSize: bufSize, retain: retain, wake: make(chan struct{}, 1), done: make(chan struct{}),
-		last: rev, subs: map[*watcher]struct{}{}}
+func newHub(db store.Store, log *slog.Logger, bufSize int, retain uint64) *hub {
+	rev := db.Revision()
+	ctx, stop := context.WithCancel(context.Background())
+	h := &hub{store: db, log: log, bufSize: bufSize, retain: retain, stop: stop, last: rev, subs: map[*watcher]struct{}{}}
 	h.maxEvents.Store(maxEventsPerResponse)
 	h.wg.Add(1)
-	go h.run()
-	return h, nil
+	go h.run(ctx, db.Subscribe(rev+1))
+	if retain > 0 {
+		h.wg.Add(1)
+		go h.retention(ctx)
+	}
+	return h
 }
 
-// notify wakes the hub after a commit; it never blocks.
-func (h *hub) notify() {
-	select {
-	case h.wake <- struct{}{}:
-	default:
+// retryEvery paces the hub's retries after a failed read of the store.
+const retryEvery = time.Second
+
+// run publishes every change the subscription delivers, in revision order,
+// until ctx ends or the store closes.
+func (h *hub) run(ctx context.Context, sub store.Subscription) {
+	defer h.wg.Done()
+	for h.step(ctx, &sub) {
 	}
 }
 
-// pollInterval is a safety net: the hub also looks at the log this often, so
-// that a commit whose wake-up was somehow missed is still published.
-const pollInterval = time.Second
+// step publishes the next changes *sub delivers and reports whether to go
+// on. After a compaction it replaces *sub.
+func (h *hub) step(ctx context.Context, sub *store.Subscription) bool {
+	changes, err := (*sub).Next(ctx, 256)
+	if ctx.Err() != nil {
+		return false
+	}
+	if oldest, ok := store.IsCompacted(err); ok {
+		// An admin Compact up to the newest revision dropped history the
+		// hub had not read yet: live watchers would silently miss it. End
+		// them as a start before the history would be; they resume (and
+		// hear OutOfRange) or re-read.
+		h.cutAll(compacted(oldest))
+		h.mu.Lock()
+		h.last = max(h.last, oldest-1)
+		h.mu.Unlock()
+		*sub = h.store.Subscribe(oldest)
+		return true
+	}
+	var e *estimator.Error
+	if errors.As(err, &e) && e.Code == estimator.EUnavailable {
+		return false // the store is closing, and the server with it
+	}
+	if err != nil {
+		h.log.Error("watch hub: read committed changes", slog.Any("error", err))
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(retryEvery):
+		}
+		return true
+	}
+	for _, c := range changes {
+		h.publish(c)
+	}
+	return true
+}
 
-func (h *hub) run() {
+// retention applies the retention every compactEvery.
+func (h *hub) retention(ctx context.Context) {
 	defer h.wg.Done()
-	t := time.NewTicker(pollInterval)
+	t := time.NewTicker(compactEvery)
 	defer t.Stop()
-	lastCompact := time.Now()
 	for {
 		select {
-		case <-h.done:
+		case <-ctx.Done():
 			return
-		case <-h.wake:
 		case <-t.C:
-		}
-		h.drain()
-		if h.retain > 0 && time.Since(lastCompact) >= compactEvery {
-			lastCompact = time.Now()
 			h.compact()
 		}
 	}
@@ -217,56 +253,25 @@ func (h *hub) compact() {
 	}
 }
 
-// drain publishes every revision after h.last that the log holds. With
-// nobody watching it only moves h.last to the store's revision: reading and
-// converting the log is for watchers, and one that joins later replays it
-// from the store anyway.
-func (h *hub) drain() {
-	if h.subscribers() == 0 {
-		// The revision is read only when idle: with watchers, the log
-		// read below tells the same.
-		if rev, err := h.store.Revision(); err == nil {
-			h.mu.Lock()
-			idle := len(h.subs) == 0
-			if idle && rev > h.last {
-				h.last = rev
-			}
-			h.mu.Unlock()
-			if idle {
-				return
-			}
-		}
-	}
-	for {
-		h.mu.Lock()
-		from := h.last + 1
+// publish offers one committed change to the live watchers. With nobody
+// watching it only moves h.last: converting is for watchers, and one that
+// joins later replays from the store anyway.
+func (h *hub) publish(c store.Change) {
+	h.mu.Lock()
+	if len(h.subs) == 0 {
+		h.last = c.Revision
 		h.mu.Unlock()
-		changes, err := h.store.Changes(from, 256)
-		if err != nil {
-			h.log.Error("watch hub: read change log", slog.Any("error", err))
-			return
-		}
-		if len(changes) == 0 {
-			return
-		}
-		if first := changes[0].Revision; first != from {
-			// An admin Compact up to the newest revision ran before the
-			// hub had read what it dropped: live watchers would silently
-			// miss [from, first). End them as a start before the history
-			// would be; they resume (and hear OutOfRange) or re-read.
-			h.cutAll(compacted(first))
-		}
-		for _, c := range changes {
-			h.publish(c.Revision, eventsOf(c))
-		}
+		return
 	}
+	h.mu.Unlock()
+	h.offer(c.Revision, eventsOf(c))
 }
 
-// publish offers one revision to every live watcher. Watchers with the same
+// offer offers one revision to every live watcher. Watchers with the same
 // filter (every dashboard uses the empty one) share the same responses: the
 // filtering and the marshalling run once per distinct filter, and every
 // stream of that filter sends the same bytes.
-func (h *hub) publish(rev uint64, events []*pb.Event) {
+func (h *hub) offer(rev uint64, events []*pb.Event) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.last = rev
@@ -362,7 +367,7 @@ func (h *hub) close() {
 			w.end(watchStopped, nil)
 		}
 		h.subs = map[*watcher]struct{}{}
-		close(h.done)
+		h.stop()
 	}
 	h.mu.Unlock()
 	h.wg.Wait()

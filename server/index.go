@@ -23,17 +23,15 @@ func (s *Server) scoresOf(year int32, version uint64) ([]estimator.ProvinceScore
 		return nil, estimator.Methodology{}, 0, err
 	}
 	key := scoreKey{year, version}
-	rev, writes, err := s.revision()
-	if err == nil {
-		if e, ok := s.scores.get(key, rev); ok {
-			return slices.Clone(e.scores), e.m, rev, nil
-		}
+	cached := s.revision()
+	if e, ok := s.scores.get(key, cached); ok {
+		return slices.Clone(e.scores), e.m, cached, nil
 	}
 	in, m, weights, rev, err := s.store.ScoreInputs(int(year), version)
 	if err != nil {
 		return nil, m, 0, err
 	}
-	s.observe(writes, rev)
+	s.observe(rev)
 	scores, err := estimator.ScoreYear(in, m, weights)
 	if err != nil {
 		return nil, m, 0, fmt.Errorf("score %d with methodology %d: %w", year, m.Version, err)
@@ -66,10 +64,8 @@ func (s *Server) GetIndex(ctx context.Context, req *pb.GetIndexRequest) (*pb.Get
 		return nil, s.toError(ctx, invalid("unknown province", estimator.FieldViolation{Field: "province", Description: fmt.Sprintf("unknown province %q", req.GetProvince())}))
 	}
 	key := indexKey{prov.Code, req.GetYear(), req.GetMethodologyVersion()}
-	if rev, _, err := s.revision(); err == nil {
-		if sc, ok := s.indexes.get(key, rev); ok {
-			return &pb.GetIndexResponse{Score: sc}, nil
-		}
+	if sc, ok := s.indexes.get(key, s.revision()); ok {
+		return &pb.GetIndexResponse{Score: sc}, nil
 	}
 	scores, m, rev, err := s.scoresOf(req.GetYear(), req.GetMethodologyVersion())
 	if err != nil {

@@ -124,7 +124,7 @@ func (s *Server) ingestBatch(ctx context.Context, vendor string, req *pb.IngestS
 	if err == nil {
 		err = b.wait()
 	}
-	var p *store.Pending
+	var p store.Pending
 	if err == nil {
 		p = s.store.SubmitShipments(vendor, recs, req.GetReplace())
 	}
@@ -174,10 +174,7 @@ func (b *batch) end(err error, batchID, revision uint64) (*spb.Status, uint64) {
 	st := b.s.toProtoStatus(b.ctx, err)
 	b.s.log.InfoContext(b.ctx, "batch rejected", slog.String("caller", b.caller), slog.String("kind", b.kind),
 		slog.Uint64("batch_id", batchID), slog.Int("size", b.n), slog.String("reason", st.GetMessage()))
-	if rev, rerr := b.s.store.Revision(); rerr == nil {
-		revision = rev
-	}
-	return st, revision
+	return st, b.s.store.Revision()
 }
 
 // batchFromProto converts and checks a whole batch, collecting every

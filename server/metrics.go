@@ -1,7 +1,6 @@
 package server
 
 import (
-	"os"
 	"runtime"
 	"runtime/debug"
 
@@ -9,6 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"google.golang.org/grpc"
+
+	"github.com/computescale/computescale/store"
 )
 
 // metrics are the server's Prometheus collectors, in their own registry so
@@ -52,54 +53,12 @@ func newMetrics(s *Server) *metrics {
 	gauge := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
 	}
-	counter := func(name, help string, f func() float64) prometheus.Collector {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f)
-	}
-	bolt := s.store.Bolt()
 	m.registry.MustRegister(m.unary, m.stream, m.ingested, m.rejected, m.batches, m.commitSeconds, buildInfo(),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		gauge("computescale_revision", "The store's current revision.", func() float64 {
-			rev, _ := s.store.Revision()
-			return float64(rev)
-		}),
-		gauge("computescale_changelog_entries", "Revisions retained in the change log (watch history).", func() float64 {
-			rev, _ := s.store.Revision()
-			oldest, _ := s.store.OldestRevision()
-			return float64(rev + 1 - oldest)
-		}),
 		gauge("computescale_watch_subscribers", "Live watch streams.", func() float64 { return float64(s.hub.subscribers()) }),
 		gauge("computescale_watch_max_lag_revisions", "Largest gap between the newest revision and what a live watcher was sent.",
 			func() float64 { return float64(s.hub.maxLag()) }),
-		gauge("computescale_bbolt_file_bytes", "Size of the bbolt file.", func() float64 {
-			fi, err := os.Stat(s.store.Path())
-			if err != nil {
-				return 0
-			}
-			return float64(fi.Size())
-		}),
-		gauge("computescale_bbolt_open_read_tx", "Open bbolt read transactions.", func() float64 { return float64(bolt.Stats().OpenTxN) }),
-		counter("computescale_bbolt_read_tx_total", "bbolt read transactions started.", func() float64 { return float64(bolt.Stats().TxN) }),
-		counter("computescale_bbolt_page_writes_total", "Pages written by bbolt commits.", func() float64 {
-			st := bolt.Stats()
-			return float64(st.TxStats.GetWrite())
-		}),
-		counter("computescale_bbolt_write_seconds_total", "Time bbolt spent writing pages.", func() float64 {
-			st := bolt.Stats()
-			return st.TxStats.GetWriteTime().Seconds()
-		}),
-		counter("computescale_bbolt_spill_seconds_total", "Time bbolt spent rebalancing and spilling nodes.", func() float64 {
-			st := bolt.Stats()
-			return st.TxStats.GetSpillTime().Seconds()
-		}),
-		gauge("computescale_bbolt_free_pages", "Free pages in the bbolt file.", func() float64 { return float64(bolt.Stats().FreePageN) }),
-		counter("computescale_commit_groups_total", "Transactions the shipment committer ran (each commits one or more batches).", func() float64 {
-			groups, _ := s.store.GroupStats()
-			return float64(groups)
-		}),
-		counter("computescale_commit_group_batches_total", "Shipment batches committed in those transactions; divided by the groups, the mean group size.", func() float64 {
-			_, batches := s.store.GroupStats()
-			return float64(batches)
-		}),
+		storeCollector{s.store},
 	)
 	return m
 }
@@ -159,3 +118,53 @@ func (s *Server) Registry() *prometheus.Registry { return s.metrics.registry }
 
 // Subscribers is how many watch streams are live (for tools and benchmarks).
 func (s *Server) Subscribers() int { return s.hub.subscribers() }
+
+// storeCollector reports store.Stats, read once per scrape. The bbolt
+// figures keep their names; another store implementation reports those of
+// its local view.
+type storeCollector struct{ store store.Store }
+
+type storeMetric struct {
+	desc  *prometheus.Desc
+	kind  prometheus.ValueType
+	value func(store.Stats) float64
+}
+
+var storeMetrics = func() []storeMetric {
+	m := func(name, help string, kind prometheus.ValueType, value func(store.Stats) float64) storeMetric {
+		return storeMetric{prometheus.NewDesc(name, help, nil, nil), kind, value}
+	}
+	g, c := prometheus.GaugeValue, prometheus.CounterValue
+	return []storeMetric{
+		m("computescale_revision", "The store's current revision.", g, func(st store.Stats) float64 { return float64(st.Revision) }),
+		m("computescale_changelog_entries", "Revisions retained in the change log (watch history).", g,
+			func(st store.Stats) float64 { return float64(st.ChangeLogEntries) }),
+		m("computescale_changefeed_window", "Recent changes the store serves subscribers from memory.", g,
+			func(st store.Stats) float64 { return float64(st.FeedChanges) }),
+		m("computescale_bbolt_file_bytes", "Size of the bbolt file.", g, func(st store.Stats) float64 { return float64(st.FileBytes) }),
+		m("computescale_bbolt_open_read_tx", "Open bbolt read transactions.", g, func(st store.Stats) float64 { return float64(st.ReadTxOpen) }),
+		m("computescale_bbolt_read_tx_total", "bbolt read transactions started.", c, func(st store.Stats) float64 { return float64(st.ReadTxs) }),
+		m("computescale_bbolt_page_writes_total", "Pages written by bbolt commits.", c, func(st store.Stats) float64 { return float64(st.PageWrites) }),
+		m("computescale_bbolt_write_seconds_total", "Time bbolt spent writing pages.", c, func(st store.Stats) float64 { return st.WriteTime.Seconds() }),
+		m("computescale_bbolt_spill_seconds_total", "Time bbolt spent rebalancing and spilling nodes.", c,
+			func(st store.Stats) float64 { return st.SpillTime.Seconds() }),
+		m("computescale_bbolt_free_pages", "Free pages in the bbolt file.", g, func(st store.Stats) float64 { return float64(st.FreePages) }),
+		m("computescale_commit_groups_total", "Transactions the shipment committer ran (each commits one or more batches).", c,
+			func(st store.Stats) float64 { return float64(st.CommitGroups) }),
+		m("computescale_commit_group_batches_total", "Shipment batches committed in those transactions; divided by the groups, the mean group size.", c,
+			func(st store.Stats) float64 { return float64(st.CommitGroupBatches) }),
+	}
+}()
+
+func (storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, m := range storeMetrics {
+		ch <- m.desc
+	}
+}
+
+func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.store.Stats()
+	for _, m := range storeMetrics {
+		ch <- prometheus.MustNewConstMetric(m.desc, m.kind, m.value(st))
+	}
+}

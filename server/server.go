@@ -6,7 +6,6 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -35,7 +34,7 @@ const (
 
 // Config is what a Server needs; zero values take the defaults.
 type Config struct {
-	Store           *store.DB
+	Store           store.Store
 	Tokens          *Tokens
 	Logger          *slog.Logger
 	MaxBatchRecords int              // records per ingest batch
@@ -62,7 +61,7 @@ type Server struct {
 	pb.UnimplementedWatchServiceServer
 	pb.UnimplementedAdminServiceServer
 
-	store    *store.DB
+	store    store.Store
 	tokens   *Tokens
 	log      *slog.Logger
 	maxBatch int
@@ -81,7 +80,7 @@ type Server struct {
 	scores        *revCache[scoreKey, scoreEntry]
 	totals        *revCache[totalsKey, *pb.ComputeTotals]
 	indexes       *revCache[indexKey, *pb.IndexScore]
-	known         atomic.Pointer[revStamp]                   // see revision (cache.go)
+	seen          atomic.Uint64                              // see revision (cache.go)
 	methodLogs    atomic.Pointer[map[methodKey]slog.Handler] // see methodLog (calllog.go)
 }
 
@@ -118,12 +117,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.WatchBuffer <= 0 {
 		cfg.WatchBuffer = 256
 	}
-	h, err := newHub(s.store, s.log, cfg.WatchBuffer, cfg.WatchRetention)
-	if err != nil {
-		return nil, fmt.Errorf("start watch hub: %w", err)
-	}
-	s.hub = h
-	s.store.OnCommit(h.notify)
+	s.hub = newHub(s.store, s.log, cfg.WatchBuffer, cfg.WatchRetention)
 	s.calls = newCallerLimiters(s.limits.CallsPerSecond, int(max(s.limits.CallsPerSecond, 1)))
 	// The burst admits one full batch, so any legal batch can pass.
 	s.records = newCallerLimiters(s.limits.IngestRecordsPerSecond, max(int(s.limits.IngestRecordsPerSecond), s.maxBatch))
@@ -141,7 +135,6 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) Close() {
 	s.SetServing(false)
 	s.closeOnce.Do(func() { close(s.draining) })
-	s.store.OnCommit(func() {})
 	s.hub.close()
 }
 

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	pb "github.com/computescale/computescale/proto/computescale/v1"
+	"github.com/computescale/computescale/store"
 )
 
 // StartAfterHeader is the response-header key carrying the revision a watch
@@ -60,22 +61,18 @@ func (s *Server) replay(ctx context.Context, stream pb.WatchService_WatchServer,
 		if joined {
 			return nil
 		}
-		oldest, err := s.store.OldestRevision()
-		if err != nil {
-			return s.replayError(ctx, err)
-		}
-		if next < oldest {
-			return compacted(oldest)
-		}
+		// Changes fails with a CompactedError if anything from next on is
+		// gone, compacted before or during the read; revisions may have
+		// gaps, so the first entry need not be next.
 		changes, err := s.store.Changes(next, 256)
+		if oldest, ok := store.IsCompacted(err); ok {
+			return compacted(oldest)
+		}
 		if err != nil {
 			return s.replayError(ctx, err)
 		}
-		// Compaction may run between the check and the read: a first entry
-		// other than next means history was dropped under us.
-		if len(changes) == 0 || changes[0].Revision != next {
-			oldest, _ := s.store.OldestRevision()
-			return compacted(oldest)
+		if len(changes) == 0 {
+			return compacted(s.store.OldestRevision())
 		}
 		var batch *pb.WatchResponse
 		flush := func() error {

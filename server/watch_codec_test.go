@@ -95,10 +95,7 @@ func TestHubSharesEncodedResponses(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	h, err := newHub(db, slog.New(slog.DiscardHandler), 4, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := newHub(db, slog.New(slog.DiscardHandler), 4, 0)
 	defer h.close()
 	all := []*watcher{h.newWatcher(filter{}, 0), h.newWatcher(filter{}, 0)}
 	meth := h.newWatcher(filter{kinds: []pb.EventKind{pb.EventKind_EVENT_KIND_METHODOLOGY}}, 0)
@@ -108,7 +105,7 @@ func TestHubSharesEncodedResponses(t *testing.T) {
 		}
 	}
 	r := testResponse()
-	h.publish(r.Revision, r.Events)
+	h.offer(r.Revision, r.Events)
 	a, b, m := pop(t, all[0]), pop(t, all[1]), pop(t, meth)
 	if a != b {
 		t.Error("watchers with the same filter got different responses")

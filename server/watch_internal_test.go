@@ -1,12 +1,14 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"math"
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
@@ -97,9 +99,12 @@ func TestHubCutsWatchersOnCompactionGap(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rev, _ := db.Revision()
-	// A hub whose loop does not run: the test drains by hand.
+	rev := db.Revision()
+	// A hub whose loop does not run: the test steps it by hand.
 	h := &hub{store: db, log: slog.New(slog.DiscardHandler), bufSize: 16, last: rev, subs: map[*watcher]struct{}{}}
+	sub := db.Subscribe(rev + 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	w := h.newWatcher(filter{}, 0)
 	if joined, _ := h.join(w, math.MaxUint64); !joined {
 		t.Fatal("not joined")
@@ -116,10 +121,11 @@ func TestHubCutsWatchersOnCompactionGap(t *testing.T) {
 	if _, err := db.Compact(last); err != nil {
 		t.Fatal(err)
 	}
-	h.drain()
+	h.step(ctx, &sub)
 	if !w.isCut() {
 		t.Fatal("watcher still live after a gap")
 	}
+	h.step(ctx, &sub) // what the compaction left
 	st := status.Convert(cutOff(w))
 	if st.Code() != codes.OutOfRange || oldestOf(st) != last {
 		t.Errorf("status %v (oldest %d), want OutOfRange with oldest %d", st, oldestOf(st), last)

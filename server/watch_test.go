@@ -250,7 +250,7 @@ func TestWatchProgressNotify(t *testing.T) {
 	var loadErr error
 	go func() {
 		loadErr = e.ingestLoad("progress", 10, 5, 1)
-		rev, _ := e.db.Revision()
+		rev := e.db.Revision()
 		final.Store(rev)
 	}()
 	delivered, notes := ack.Revision-1, 0

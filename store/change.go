@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/binary"
 	"fmt"
 	"time"
 
@@ -138,33 +137,6 @@ func decodeChange(rev uint64, v []byte) (Change, error) {
 	return c, nil
 }
 
-// Changes returns the logged changes with revisions from from on, oldest
-// first, at most limit of them (0 or less: all).
-func (db *DB) Changes(from uint64, limit int) ([]Change, error) {
-	var out []Change
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
-		c := tx.Bucket(bucketChanges).Cursor()
-		for k, v := c.Seek(revisionKey(from)); k != nil; k, v = c.Next() {
-			if limit > 0 && len(out) == limit {
-				break
-			}
-			if len(k) != 8 {
-				return fmt.Errorf("store: change key %x is not a revision", k)
-			}
-			ch, err := decodeChange(binary.BigEndian.Uint64(k), v)
-			if err != nil {
-				return err
-			}
-			out = append(out, ch)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
 // commitChange ends a write transaction's work: it takes the next revision and
 // logs c under it, so that every committed write has exactly one revision and
 // one change-log entry. It stamps c with the clock unless c.Time is set (a
@@ -188,6 +160,8 @@ func (db *DB) commitChange(tx *bbolt.Tx, c Change) (uint64, error) {
 	if err := tx.Bucket(bucketChanges).Put(revisionKey(rev), v); err != nil {
 		return 0, fmt.Errorf("store: write change %d: %w", rev, err)
 	}
+	c.Revision = rev
+	db.logCommitted(c)
 	return rev, nil
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"go.etcd.io/bbolt"
@@ -11,20 +12,18 @@ import (
 
 // OldestRevision is the first revision the change log still holds; with an
 // empty log (a new store, or everything compacted) it is the next revision.
-func (db *DB) OldestRevision() (uint64, error) {
-	var oldest uint64
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
-		k, _ := tx.Bucket(bucketChanges).Cursor().First()
-		if k != nil {
-			oldest = binary.BigEndian.Uint64(k)
-			return nil
-		}
-		rev, err := readRevision(tx)
-		oldest = rev + 1
-		return err
-	})
-	return oldest, err
+// It is kept in memory by Open and Compact, so reading it is cheap.
+func (db *DB) OldestRevision() uint64 { return db.oldest.Load() }
+
+func oldestIn(tx *bbolt.Tx) (uint64, error) {
+	if k, _ := tx.Bucket(bucketChanges).Cursor().First(); k != nil {
+		return revisionOf(k), nil
+	}
+	rev, err := readRevision(tx)
+	return rev + 1, err
 }
+
+func revisionOf(k []byte) uint64 { return binary.BigEndian.Uint64(k) }
 
 // compactChunk bounds one compaction transaction, so that dropping a long
 // history never holds the write lock (and so ingest) for long.
@@ -35,18 +34,15 @@ const compactChunk = 10_000
 // may not exceed the current revision. Compaction changes no data, so it
 // takes no revision.
 func (db *DB) Compact(before uint64) (CompactResult, error) {
-	rev, err := db.Revision()
-	if err != nil {
-		return CompactResult{}, err
-	}
+	rev := db.Revision()
 	if before > rev {
 		return CompactResult{}, estimator.Invalid("cannot compact past the current revision", []estimator.FieldViolation{
 			{Field: "revision", Description: fmt.Sprintf("revision %d is beyond the current revision %d", before, rev)}})
 	}
 	var res CompactResult
 	for {
-		n := 0
-		err := db.bolt.Update(func(tx *bbolt.Tx) error {
+		n, oldest := 0, uint64(0)
+		err := db.write(func(tx *bbolt.Tx) error {
 			b := tx.Bucket(bucketChanges)
 			var keys [][]byte
 			c := b.Cursor()
@@ -59,8 +55,18 @@ func (db *DB) Compact(before uint64) (CompactResult, error) {
 				}
 			}
 			n = len(keys)
-			return nil
+			if n == 0 {
+				return errNothingToCommit
+			}
+			var err error
+			oldest, err = oldestIn(tx)
+			return err
 		})
+		if errors.Is(err, errNothingToCommit) {
+			err = nil
+		} else if err == nil {
+			db.oldest.Store(oldest) // once committed, never ahead of the file
+		}
 		if err != nil {
 			return res, err
 		}
@@ -69,8 +75,8 @@ func (db *DB) Compact(before uint64) (CompactResult, error) {
 			break
 		}
 	}
-	res.Oldest, err = db.OldestRevision()
-	return res, err
+	res.Oldest = db.OldestRevision()
+	return res, nil
 }
 
 // CompactResult reports a compaction.
@@ -78,11 +84,3 @@ type CompactResult struct {
 	Oldest  uint64 // oldest retained revision
 	Dropped int    // entries removed
 }
-
-// OnCommit registers fn to run after every committed write, outside the
-// write lock. The watch hub uses it as a wake-up; fn must not block.
-func (db *DB) OnCommit(fn func()) { db.onCommit.Store(&fn) }
-
-// RevisionIn reads the revision inside a caller's transaction, so that a
-// snapshot (Backup) can say which revision it holds.
-func (db *DB) RevisionIn(tx *bbolt.Tx) (uint64, error) { return readRevision(tx) }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -48,12 +49,21 @@ type DB struct {
 	// commit path neither decodes JSON nor solves AHP matrices. It is loaded
 	// at Open and replaced after each PutMethodology commits.
 	cur atomic.Pointer[scoring]
-	// onCommit is called after each committed write (OnCommit).
-	onCommit atomic.Pointer[func()]
 	// group commits shipment batches (group.go).
 	group *committer
 	// base keeps the base year's values between commits (basecache.go).
 	base atomic.Pointer[baseValues]
+
+	// writeMu is held by every write that logs changes, from its
+	// transaction's start until the feed has them (write, feed.go);
+	// logged collects them meanwhile.
+	writeMu sync.Mutex
+	logged  []Change
+	feed    *feed
+	// rev is the revision of the last committed write and oldest the
+	// oldest one the change log retains, both kept up to date by the
+	// writes that move them, so that reading them costs no transaction.
+	rev, oldest atomic.Uint64
 }
 
 // Open opens or creates the store at path, creates every bucket, stores the
@@ -92,6 +102,20 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	db := &DB{bolt: bdb, path: path, now: opts.Now, noIndex: opts.NoIndex}
 	if err := db.loadCurrent(); err != nil {
+		bdb.Close()
+		return nil, err
+	}
+	if err := bdb.View(func(tx *bbolt.Tx) error {
+		rev, err := readRevision(tx)
+		if err != nil {
+			return err
+		}
+		oldest, err := oldestIn(tx)
+		db.rev.Store(rev)
+		db.oldest.Store(oldest)
+		db.feed = newFeed(rev)
+		return err
+	}); err != nil {
 		bdb.Close()
 		return nil, err
 	}
@@ -175,29 +199,22 @@ func createSchema(tx *bbolt.Tx, now time.Time) error {
 }
 
 // Close commits the shipment batches already submitted, refuses later ones
-// with EUnavailable, and closes the file. Open transactions finish first.
+// with EUnavailable, ends every subscription with EUnavailable, and closes
+// the file. Open transactions finish first.
 func (db *DB) Close() error {
 	db.group.close()
+	db.feed.close()
 	return db.bolt.Close()
 }
 
 // Path returns the file the store was opened from.
 func (db *DB) Path() string { return db.path }
 
-// Bolt returns the underlying bbolt database, for backups and benchmarks.
-// Writing through it bypasses every invariant of this package.
-func (db *DB) Bolt() *bbolt.DB { return db.bolt }
-
 // Revision returns the revision of the last committed write (0 for none).
-func (db *DB) Revision() (uint64, error) {
-	var rev uint64
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
-		var err error
-		rev, err = readRevision(tx)
-		return err
-	})
-	return rev, err
-}
+// It reads an atomic that every write moves after its commit and before it
+// returns, so it costs no transaction: a write already returned (and so
+// acknowledged) is at or below it.
+func (db *DB) Revision() uint64 { return db.rev.Load() }
 
 func readRevision(tx *bbolt.Tx) (uint64, error) {
 	v := tx.Bucket(bucketMeta).Get(keyRevision)
@@ -211,7 +228,7 @@ func readRevision(tx *bbolt.Tx) (uint64, error) {
 // anything; if not, or if it fails, the transaction rolls back, so a failed
 // batch leaves nothing behind and a no-op costs no fsync and no revision.
 func (db *DB) update(fn func(tx *bbolt.Tx) (changed bool, err error)) error {
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
+	err := db.write(func(tx *bbolt.Tx) error {
 		changed, err := fn(tx)
 		if err == nil && !changed {
 			return errNothingToCommit
@@ -220,9 +237,6 @@ func (db *DB) update(fn func(tx *bbolt.Tx) (changed bool, err error)) error {
 	})
 	if errors.Is(err, errNothingToCommit) {
 		return nil
-	}
-	if fn := db.onCommit.Load(); err == nil && fn != nil {
-		(*fn)()
 	}
 	return err
 }

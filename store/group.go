@@ -45,9 +45,9 @@ const (
 // errClosed answers a batch submitted after Close.
 var errClosed = estimator.Errorf(estimator.EUnavailable, "store is closing")
 
-// Pending is a submitted shipment batch; Wait returns its outcome once the
+// pending is a submitted shipment batch; Wait returns its outcome once the
 // group it joined has committed (and fsynced) or failed.
-type Pending struct {
+type pending struct {
 	vendor   string
 	recs     []estimator.Record
 	replace  bool
@@ -61,12 +61,12 @@ type Pending struct {
 }
 
 // Wait blocks until the batch is committed or rejected.
-func (p *Pending) Wait() (IngestResult, error) {
+func (p *pending) Wait() (IngestResult, error) {
 	<-p.done
 	return p.res, p.err
 }
 
-func (p *Pending) finish(err error) {
+func (p *pending) finish(err error) {
 	if err != nil {
 		p.res = IngestResult{}
 	}
@@ -79,7 +79,7 @@ func (p *Pending) finish(err error) {
 type committer struct {
 	db      *DB
 	mu      sync.Mutex
-	queue   []*Pending
+	queue   []*pending
 	closed  bool
 	wake    chan struct{} // capacity 1: "the queue may have work"
 	stopped chan struct{} // closed when the goroutine has exited
@@ -100,7 +100,7 @@ func newCommitter(db *DB) *committer {
 	return c
 }
 
-func (c *committer) submit(p *Pending) {
+func (c *committer) submit(p *pending) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -150,7 +150,7 @@ func (c *committer) run() {
 
 // take removes the next group from the queue; last says the committer is
 // closed and the queue is empty, so the goroutine can exit.
-func (c *committer) take() (group []*Pending, last bool) {
+func (c *committer) take() (group []*pending, last bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n, records := 0, 0
@@ -158,7 +158,7 @@ func (c *committer) take() (group []*Pending, last bool) {
 		records += len(c.queue[n].recs)
 		n++
 	}
-	group = append([]*Pending(nil), c.queue[:n]...)
+	group = append([]*pending(nil), c.queue[:n]...)
 	c.queue = c.queue[n:]
 	if len(c.queue) == 0 {
 		c.queue = nil
@@ -170,11 +170,9 @@ func (c *committer) take() (group []*Pending, last bool) {
 // every one of them: rejected batches with their error, the rest with their
 // results once the commit is durable, or all of them with the transaction's
 // error if it fails.
-func (db *DB) commitGroup(group []*Pending) {
-	changed := false
-	err := db.bolt.Update(func(tx *bbolt.Tx) error {
-		changed = false
-		var logged []*Pending
+func (db *DB) commitGroup(group []*pending) {
+	err := db.write(func(tx *bbolt.Tx) error {
+		var logged []*pending
 		var im impact
 		cells := cellDeltas{} // new amounts, written after the last batch
 		for _, p := range group {
@@ -230,7 +228,6 @@ func (db *DB) commitGroup(group []*Pending) {
 			}
 			p.res.Revision = rev
 		}
-		changed = true
 		return nil
 	})
 	if errors.Is(err, errNothingToCommit) {
@@ -239,11 +236,8 @@ func (db *DB) commitGroup(group []*Pending) {
 	if err != nil {
 		err = fmt.Errorf("store: commit %d batches: %w", len(group), err)
 	}
-	// The hook runs before any batch is answered, as for every other write,
-	// so that whoever reacts to an ack finds the hub already told.
-	if fn := db.onCommit.Load(); changed && err == nil && fn != nil {
-		(*fn)()
-	}
+	// write has published the changes: whoever reacts to an ack finds its
+	// revision in Revision and in every subscription.
 	for _, p := range group {
 		if err != nil {
 			p.finish(err)
@@ -253,4 +247,4 @@ func (db *DB) commitGroup(group []*Pending) {
 	}
 }
 
-func (p *Pending) changed() bool { return p.res.Created+p.res.Replaced > 0 }
+func (p *pending) changed() bool { return p.res.Created+p.res.Replaced > 0 }

@@ -25,7 +25,7 @@ func TestCommitGroup(t *testing.T) {
 	e := db.NewPending("acme", mustValid(t, good...), false)
 	db.CommitGroup(a, b, c, d, e)
 
-	res := func(p *store.Pending) store.IngestResult {
+	res := func(p store.Pending) store.IngestResult {
 		t.Helper()
 		r, err := p.Wait()
 		if err != nil {
@@ -121,7 +121,7 @@ func TestSubmitPipelined(t *testing.T) {
 	for v := range vendors {
 		vendor := string(rune('a'+v)) + "corp"
 		wg.Go(func() {
-			var pending []*store.Pending
+			var pending []store.Pending
 			for i := range batches {
 				// Every batch replaces the same record: only order decides
 				// which units are left.
@@ -164,7 +164,7 @@ func TestCloseCommitsSubmitted(t *testing.T) {
 	if _, err := db.PutChip(cpuSpec("cpu-a")); err != nil {
 		t.Fatal(err)
 	}
-	var pending []*store.Pending
+	var pending []store.Pending
 	for i := range 10 {
 		r := general("r"+string(rune('0'+i)), guangdong, q(2024, 1), 1, "cpu-a")
 		pending = append(pending, db.SubmitShipments("acme", mustValid(t, r), false))

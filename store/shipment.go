@@ -48,8 +48,8 @@ func (db *DB) IngestShipments(vendor string, recs []estimator.Record, replace bo
 // Batches commit in the order they are submitted, so a caller may submit its
 // next batch before the previous one is durable and still see them applied
 // in order. recs must not change until Wait returns.
-func (db *DB) SubmitShipments(vendor string, recs []estimator.Record, replace bool) *Pending {
-	p := &Pending{vendor: vendor, recs: recs, replace: replace, done: make(chan struct{})}
+func (db *DB) SubmitShipments(vendor string, recs []estimator.Record, replace bool) Pending {
+	p := &pending{vendor: vendor, recs: recs, replace: replace, done: make(chan struct{})}
 	if err := checkVendor(vendor); err != nil {
 		p.finish(err)
 		return p
@@ -64,7 +64,7 @@ func (db *DB) SubmitShipments(vendor string, recs []estimator.Record, replace bo
 // group writes once after its last batch (a cell many batches move is
 // written once). rejected is the batch's own error, returned before anything
 // was written; err is a failure to write, which dooms the whole transaction.
-func (db *DB) applyIngest(tx *bbolt.Tx, p *Pending, cells cellDeltas) (changed bool, rejected, err error) {
+func (db *DB) applyIngest(tx *bbolt.Tx, p *pending, cells cellDeltas) (changed bool, rejected, err error) {
 	in, err := newIngest(tx, p.vendor, p.replace)
 	if err != nil {
 		return false, err, nil
