@@ -72,7 +72,7 @@ type Store interface {
 	Retract(vendor string, ids []string, allowMissing bool) (RetractResult, error)
 
 	// Statistics observations and methodologies.
-	PutObservations(actor string, obs []estimator.Observation, replace bool) (ObservationResult, error)
+	PutObservationsWith(actor string, obs []estimator.Observation, opts ObservationOptions) (ObservationResult, error)
 	Observations(year int) ([]estimator.Observation, uint64, error)
 	PutMethodology(m estimator.Methodology) (MethodologyResult, error)
 	Methodology(version uint64) (estimator.Methodology, error)
