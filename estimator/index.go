@@ -49,47 +49,90 @@ func compositeOf(codes []string, leafScores, weights map[string]float64, dimOf f
 	if vs := checkComposite(codes, leafScores, weights, dimOf, rule, geometric); len(vs) > 0 {
 		return IndexScore{}, Invalid("bad composite input", vs)
 	}
-	type acc struct{ weight, present, sum float64 }
-	dims := map[string]*acc{}
-	total, present := 0.0, 0.0
-	for _, c := range codes {
-		w, d := weights[c], dimOf(c)
-		a := dims[d]
-		if a == nil {
-			a = &acc{}
-			dims[d] = a
+	plan := newLeafPlan(codes, dimOf)
+	scores, ws := make([]float64, len(codes)), make([]float64, len(codes))
+	for i, c := range codes {
+		s, ok := leafScores[c]
+		if !ok {
+			s = math.NaN()
 		}
+		scores[i], ws[i] = s, weights[c]
+	}
+	acc := make([]dimAcc, len(plan.dims))
+	out := IndexScore{Dimensions: map[string]float64{}, DimensionCoverage: map[string]float64{}}
+	out.Composite, out.Coverage, out.Produced = plan.aggregate(scores, ws, acc, rule.CoverageThreshold, geometric)
+	for d, a := range acc {
+		if a.weight == 0 {
+			continue
+		}
+		out.DimensionCoverage[plan.dims[d]] = a.present / a.weight
+		if a.present > 0 {
+			out.Dimensions[plan.dims[d]] = mean(a.sum, a.present, geometric)
+		}
+	}
+	return out, nil
+}
+
+// leafPlan is what aggregation needs that does not depend on the scores:
+// the leaves in code order and each one's dimension, the dimensions sorted.
+// The uncertainty analysis builds it once for thousands of runs.
+type leafPlan struct {
+	codes []string
+	dim   []int // index into dims, per code
+	dims  []string
+}
+
+func newLeafPlan(codes []string, dimOf func(code string) string) leafPlan {
+	p := leafPlan{codes: codes, dim: make([]int, len(codes))}
+	for _, c := range codes {
+		if d := dimOf(c); !slices.Contains(p.dims, d) {
+			p.dims = append(p.dims, d)
+		}
+	}
+	slices.Sort(p.dims)
+	for i, c := range codes {
+		p.dim[i] = slices.Index(p.dims, dimOf(c))
+	}
+	return p
+}
+
+// dimAcc accumulates one dimension: its whole weight, the weight present
+// and the weighted sum (of logarithms, for geometric means).
+type dimAcc struct{ weight, present, sum float64 }
+
+// aggregate is Composite's arithmetic on vectors in plan order (scores NaN
+// where missing), leaving each dimension's sums in acc (len(p.dims)). Sums
+// run in code order, then dimension order, so equal inputs give
+// bit-identical scores. Inputs are not checked: callers have.
+func (p leafPlan) aggregate(scores, weights []float64, acc []dimAcc, threshold float64, geometric bool) (composite, coverage float64, produced bool) {
+	clear(acc)
+	total, present := 0.0, 0.0
+	for i := range p.codes {
+		w, s := weights[i], scores[i]
+		a := &acc[p.dim[i]]
 		a.weight += w
 		total += w
-		s, ok := leafScores[c]
-		if !ok || math.IsNaN(s) || w == 0 {
+		if math.IsNaN(s) || w == 0 {
 			continue
 		}
 		a.present += w
 		present += w
 		a.sum += w * term(s, geometric)
 	}
-	out := IndexScore{Composite: math.NaN(), Dimensions: map[string]float64{}, DimensionCoverage: map[string]float64{}}
-	out.Coverage = present / total
+	coverage = present / total
 	sum, presentW := 0.0, 0.0
-	for _, d := range sortedKeys(dims) {
-		a := dims[d]
-		if a.weight == 0 {
+	for d := range acc {
+		a := &acc[d]
+		if a.weight == 0 || a.present == 0 {
 			continue
 		}
-		out.DimensionCoverage[d] = a.present / a.weight
-		if a.present == 0 {
-			continue
-		}
-		score := mean(a.sum, a.present, geometric)
-		out.Dimensions[d] = score
-		sum += a.weight * term(score, geometric)
+		sum += a.weight * term(mean(a.sum, a.present, geometric), geometric)
 		presentW += a.weight
 	}
-	if presentW > 0 && out.Coverage >= rule.CoverageThreshold {
-		out.Composite, out.Produced = mean(sum, presentW, geometric), true
+	if presentW > 0 && coverage >= threshold {
+		return mean(sum, presentW, geometric), coverage, true
 	}
-	return out, nil
+	return math.NaN(), coverage, false
 }
 
 // term is what a score adds to a weighted sum: itself, or its logarithm for

@@ -85,13 +85,9 @@ type ScoreInputs struct {
 // in any province is missing for all of them, never zero.
 func ScoreYear(in ScoreInputs, m Methodology, weights map[string]float64) ([]ProvinceScore, error) {
 	codes := sortedKeys(weights)
-	norm := map[string][]float64{}
-	for _, code := range codes {
-		vec, err := normalizeLeaf(code, in, m)
-		if err != nil {
-			return nil, err
-		}
-		norm[code] = vec
+	norm, err := normalizeYear(codes, in, m)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]ProvinceScore, NumProvinces)
 	rule := MissingRule{CoverageThreshold: m.CoverageThreshold}
@@ -115,6 +111,21 @@ func ScoreYear(in ScoreInputs, m Methodology, weights map[string]float64) ([]Pro
 	}
 	rankAndTier(out, m)
 	return out, nil
+}
+
+// normalizeYear normalises every leaf of codes across the provinces: stage 3
+// alone, so that the uncertainty analysis can aggregate one normalisation
+// with many weightings.
+func normalizeYear(codes []string, in ScoreInputs, m Methodology) (map[string][]float64, error) {
+	norm := make(map[string][]float64, len(codes))
+	for _, code := range codes {
+		vec, err := normalizeLeaf(code, in, m)
+		if err != nil {
+			return nil, err
+		}
+		norm[code] = vec
+	}
+	return norm, nil
 }
 
 func normalizeLeaf(code string, in ScoreInputs, m Methodology) ([]float64, error) {

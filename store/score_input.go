@@ -182,6 +182,41 @@ func (db *DB) ScoreInputs(year int, version uint64) (estimator.ScoreInputs, esti
 	return in, m, weights, rev, nil
 }
 
+// NativeScoreInputs is ScoreInputs for the uncertainty analysis
+// (estimator.RankUncertainty), which draws the FP32-equivalent factors: the
+// scale leaves carry native precision, scale.ai FP16 and scale.super FP64
+// EFlops (scale.basic is FP32 either way), for the scored year, the base
+// year and every pooled year alike. It also returns the methodology and the
+// revision the inputs were read at, from one read transaction.
+func (db *DB) NativeScoreInputs(year int, version uint64) (estimator.ScoreInputs, estimator.Methodology, uint64, error) {
+	var (
+		in  estimator.ScoreInputs
+		m   estimator.Methodology
+		rev uint64
+	)
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		var err error
+		if rev, err = readRevision(tx); err != nil {
+			return err
+		}
+		if m, err = readMethodology(tx, version); err != nil {
+			return err
+		}
+		years, err := indexYears(tx)
+		if err != nil {
+			return err
+		}
+		native := m
+		native.Factors.FP16, native.Factors.FP64 = 1, 1
+		in, err = newScoreSource(tx, years, native).inputs(year)
+		return err
+	})
+	if err != nil {
+		return estimator.ScoreInputs{}, estimator.Methodology{}, 0, err
+	}
+	return in, m, rev, nil
+}
+
 // weightsOf returns a copy of the cached weights when m is the cached
 // version, and solves m's hierarchy otherwise.
 func (db *DB) weightsOf(m estimator.Methodology) (map[string]float64, error) {
