@@ -34,6 +34,36 @@ func encodeResponse(r *pb.WatchResponse) *encodedResponse {
 	return &encodedResponse{WatchResponse: r, data: b, encoded: err == nil, bufs: mem.BufferSlice{mem.SliceBuffer(b)}}
 }
 
+// wireMessage is a message sent as bytes assembled from already encoded
+// parts: a coalesced run of shared responses, or a shared response framed
+// for one watch of a WatchMany stream. Protobuf's wire format makes both a
+// concatenation: repeated fields of concatenated messages append (the
+// events stay in order), a scalar takes its last value (the run's highest
+// revision), and a submessage is a tag and a length before its bytes. No
+// response is copied or marshalled again. It embeds the message it stands
+// for, so that it is still a proto.Message with the real content.
+type wireMessage struct {
+	gproto.Message
+	bufs mem.BufferSlice // nil: marshal the message
+}
+
+// wireParts is how msg (a *pb.WatchResponse, *encodedResponse or
+// *wireMessage) goes on the wire: its encoded parts and their total size, or
+// ok false when it has to be marshalled.
+func wireParts(msg any) (bufs mem.BufferSlice, size int, ok bool) {
+	switch m := msg.(type) {
+	case *encodedResponse:
+		if m.encoded {
+			return m.bufs, len(m.data), true
+		}
+	case *wireMessage:
+		if m.bufs != nil {
+			return m.bufs, m.bufs.Len(), true
+		}
+	}
+	return nil, 0, false
+}
+
 // serverCodec is the proto codec, except that an encodedResponse goes out as
 // the bytes it already holds. It keeps the name "proto", so nothing changes
 // for clients, and every other message (all other RPCs, health, reflection)
@@ -51,6 +81,12 @@ func (c serverCodec) Marshal(v any) (mem.BufferSlice, error) {
 		// no-op, so the shared bytes are never recycled under another
 		// stream.
 		return e.bufs, nil
+	}
+	if w, ok := v.(*wireMessage); ok {
+		if w.bufs != nil {
+			return w.bufs, nil
+		}
+		return c.proto.Marshal(w.Message)
 	}
 	return c.proto.Marshal(v)
 }

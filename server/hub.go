@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"google.golang.org/grpc/mem"
+
 	"github.com/computescale/computescale/estimator"
 	pb "github.com/computescale/computescale/proto/computescale/v1"
 	"github.com/computescale/computescale/store"
@@ -120,27 +122,60 @@ func (w *watcher) offer(resps []*encodedResponse, max int) bool {
 	return ok
 }
 
-// next is what follow does now: end (state other than live), send r, or
-// wait (nil and live), and whether the progress interval passed since the
-// last call.
-func (w *watcher) next() (r *encodedResponse, st watchState, tick bool) {
+// next is what follow does now: end (state other than live), send run, or
+// wait (run empty and live), and whether the progress interval passed since
+// the last call. run is appended to buf[:0]: the oldest queued response, and
+// when the watcher is behind, the complete revisions queued after it, up to
+// one response's worth of events (coalesced catch-up, see coalesce). A
+// fragment always goes alone.
+func (w *watcher) next(buf []*encodedResponse) (run []*encodedResponse, st watchState, tick bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	tick, w.tick = w.tick, false
+	run = buf[:0]
 	// A cut-off takes precedence over what is still queued, so the error
 	// reports exactly what was sent.
 	if w.state != watchLive {
-		return nil, w.state, tick
+		return run, w.state, tick
 	}
-	if w.head < len(w.queue) {
-		r = w.queue[w.head]
+	events := 0
+	for w.head < len(w.queue) {
+		r := w.queue[w.head]
+		if len(run) > 0 && (r.Fragment || run[0].Fragment || events+len(r.Events) > w.filter.perResponse()) {
+			break
+		}
+		run = append(run, r)
+		events += len(r.Events)
 		w.queue[w.head] = nil
 		w.head++
-		if w.head == len(w.queue) {
-			w.queue, w.head = w.queue[:0], 0
+	}
+	if w.head == len(w.queue) {
+		w.queue, w.head = w.queue[:0], 0
+	}
+	return run, watchLive, tick
+}
+
+// coalesce is run as one response: the message to send (run[0] itself, or a
+// wireMessage concatenating the run's shared bytes) and its content.
+func coalesce(run []*encodedResponse) (msg any, r *pb.WatchResponse) {
+	if len(run) == 1 {
+		return run[0], run[0].WatchResponse
+	}
+	n := 0
+	for _, e := range run {
+		n += len(e.Events)
+	}
+	r = &pb.WatchResponse{Events: make([]*pb.Event, 0, n), Revision: run[len(run)-1].Revision}
+	bufs := make(mem.BufferSlice, 0, len(run))
+	for _, e := range run {
+		r.Events = append(r.Events, e.Events...)
+		if bufs != nil && e.encoded {
+			bufs = append(bufs, mem.SliceBuffer(e.data))
+		} else {
+			bufs = nil // one failed marshal: marshal the whole again
 		}
 	}
-	return r, watchLive, tick
+	return &wireMessage{Message: r, bufs: bufs}, r
 }
 
 // unsent is how many queued responses are not sent yet.

@@ -153,8 +153,11 @@ func (s *Server) follow(ctx context.Context, stream pb.WatchService_WatchServer,
 		}()
 	}
 	sentSinceTick := false
+	var run []*encodedResponse
 	for {
-		r, st, tick := w.next()
+		var st watchState
+		var tick bool
+		run, st, tick = w.next(run)
 		switch st {
 		case watchCut:
 			return cutOff(w)
@@ -165,7 +168,7 @@ func (s *Server) follow(ctx context.Context, stream pb.WatchService_WatchServer,
 		}
 		if tick {
 			last, empty := s.hub.caughtUp(w)
-			if r == nil && !sentSinceTick && empty && last >= w.lastSent.Load() {
+			if len(run) == 0 && !sentSinceTick && empty && last >= w.lastSent.Load() {
 				// Everything up to last is sent: it is also the position
 				// to report should the watcher be cut later.
 				p := &pb.WatchResponse{Revision: last, ProgressNotify: true}
@@ -175,11 +178,13 @@ func (s *Server) follow(ctx context.Context, stream pb.WatchService_WatchServer,
 			}
 			sentSinceTick = false
 		}
-		if r == nil {
+		if len(run) == 0 {
 			<-w.wake
 			continue
 		}
-		if err := s.send(stream, w, r, r.WatchResponse); err != nil {
+		msg, r := coalesce(run)
+		clear(run) // the queue no longer holds them; neither should run
+		if err := s.send(stream, w, msg, r); err != nil {
 			return err
 		}
 		sentSinceTick = true

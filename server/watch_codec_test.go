@@ -129,11 +129,11 @@ func TestHubSharesEncodedResponses(t *testing.T) {
 
 func pop(t *testing.T, w *watcher) *encodedResponse {
 	t.Helper()
-	r, st, _ := w.next()
-	if r == nil || st != watchLive {
-		t.Fatalf("watcher: nothing queued (state %d)", st)
+	run, st, _ := w.next(nil)
+	if len(run) != 1 || st != watchLive {
+		t.Fatalf("watcher: %d responses taken (state %d), want 1", len(run), st)
 	}
-	return r
+	return run[0]
 }
 
 // OfferToWatchers queues one response for every live watcher, as the hub
