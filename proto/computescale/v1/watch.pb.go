@@ -7,6 +7,7 @@
 package computescalev1
 
 import (
+	status "google.golang.org/genproto/googleapis/rpc/status"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -228,8 +229,15 @@ func (x *WatchRequest) GetProgressNotify() bool {
 	return false
 }
 
-// WatchResponse carries the events of one revision (or, in replay, a
-// contiguous run of revisions), or a progress notification.
+// WatchResponse carries the events of one revision, or of a contiguous run of
+// revisions, or a progress notification. A run is sent in replay, and live
+// when the subscriber is behind: the revisions queued for it while it was not
+// reading go out as one response (coalesced catch-up), so that a burst costs
+// one message per subscriber rather than one per revision. A subscriber that
+// keeps up receives each revision alone as soon as it commits. Either way the
+// events are in revision order and each keeps its own revision; a fragment is
+// never coalesced with other revisions. (This amends API.md's "a live
+// response carries one revision".)
 type WatchResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Events in revision order.
@@ -305,6 +313,358 @@ func (x *WatchResponse) GetProgressNotify() bool {
 	return false
 }
 
+// WatchManyRequest creates or cancels one watch on a WatchMany stream.
+type WatchManyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What to do.
+	//
+	// Types that are valid to be assigned to Request:
+	//
+	//	*WatchManyRequest_Create
+	//	*WatchManyRequest_Cancel
+	Request       isWatchManyRequest_Request `protobuf_oneof:"request"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchManyRequest) Reset() {
+	*x = WatchManyRequest{}
+	mi := &file_computescale_v1_watch_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchManyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchManyRequest) ProtoMessage() {}
+
+func (x *WatchManyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_computescale_v1_watch_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchManyRequest.ProtoReflect.Descriptor instead.
+func (*WatchManyRequest) Descriptor() ([]byte, []int) {
+	return file_computescale_v1_watch_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *WatchManyRequest) GetRequest() isWatchManyRequest_Request {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+func (x *WatchManyRequest) GetCreate() *WatchCreate {
+	if x != nil {
+		if x, ok := x.Request.(*WatchManyRequest_Create); ok {
+			return x.Create
+		}
+	}
+	return nil
+}
+
+func (x *WatchManyRequest) GetCancel() *WatchCancel {
+	if x != nil {
+		if x, ok := x.Request.(*WatchManyRequest_Cancel); ok {
+			return x.Cancel
+		}
+	}
+	return nil
+}
+
+type isWatchManyRequest_Request interface {
+	isWatchManyRequest_Request()
+}
+
+type WatchManyRequest_Create struct {
+	// Start a watch.
+	Create *WatchCreate `protobuf:"bytes,1,opt,name=create,proto3,oneof"`
+}
+
+type WatchManyRequest_Cancel struct {
+	// End a watch.
+	Cancel *WatchCancel `protobuf:"bytes,2,opt,name=cancel,proto3,oneof"`
+}
+
+func (*WatchManyRequest_Create) isWatchManyRequest_Request() {}
+
+func (*WatchManyRequest_Cancel) isWatchManyRequest_Request() {}
+
+// WatchCreate starts a watch under an id the client chooses.
+type WatchCreate struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The watch's id: unique among the stream's watches that have not ended
+	// (an id may be reused once its "ended" response arrived).
+	WatchId uint64 `protobuf:"varint,1,opt,name=watch_id,json=watchId,proto3" json:"watch_id,omitempty"`
+	// What to watch and from where, as for Watch.
+	Request       *WatchRequest `protobuf:"bytes,2,opt,name=request,proto3" json:"request,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchCreate) Reset() {
+	*x = WatchCreate{}
+	mi := &file_computescale_v1_watch_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchCreate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchCreate) ProtoMessage() {}
+
+func (x *WatchCreate) ProtoReflect() protoreflect.Message {
+	mi := &file_computescale_v1_watch_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchCreate.ProtoReflect.Descriptor instead.
+func (*WatchCreate) Descriptor() ([]byte, []int) {
+	return file_computescale_v1_watch_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *WatchCreate) GetWatchId() uint64 {
+	if x != nil {
+		return x.WatchId
+	}
+	return 0
+}
+
+func (x *WatchCreate) GetRequest() *WatchRequest {
+	if x != nil {
+		return x.Request
+	}
+	return nil
+}
+
+// WatchCancel ends a watch; its last response is "ended" with CANCELLED. A
+// cancel of an id that is not active is ignored (the watch may have ended
+// already).
+type WatchCancel struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The watch to end.
+	WatchId       uint64 `protobuf:"varint,1,opt,name=watch_id,json=watchId,proto3" json:"watch_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchCancel) Reset() {
+	*x = WatchCancel{}
+	mi := &file_computescale_v1_watch_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchCancel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchCancel) ProtoMessage() {}
+
+func (x *WatchCancel) ProtoReflect() protoreflect.Message {
+	mi := &file_computescale_v1_watch_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchCancel.ProtoReflect.Descriptor instead.
+func (*WatchCancel) Descriptor() ([]byte, []int) {
+	return file_computescale_v1_watch_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *WatchCancel) GetWatchId() uint64 {
+	if x != nil {
+		return x.WatchId
+	}
+	return 0
+}
+
+// WatchManyResponse is one response of one watch on a WatchMany stream.
+type WatchManyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The watch it belongs to.
+	WatchId uint64 `protobuf:"varint,1,opt,name=watch_id,json=watchId,proto3" json:"watch_id,omitempty"`
+	// What happened.
+	//
+	// Types that are valid to be assigned to Result:
+	//
+	//	*WatchManyResponse_Response
+	//	*WatchManyResponse_Created
+	//	*WatchManyResponse_Ended
+	Result        isWatchManyResponse_Result `protobuf_oneof:"result"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchManyResponse) Reset() {
+	*x = WatchManyResponse{}
+	mi := &file_computescale_v1_watch_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchManyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchManyResponse) ProtoMessage() {}
+
+func (x *WatchManyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_computescale_v1_watch_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchManyResponse.ProtoReflect.Descriptor instead.
+func (*WatchManyResponse) Descriptor() ([]byte, []int) {
+	return file_computescale_v1_watch_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *WatchManyResponse) GetWatchId() uint64 {
+	if x != nil {
+		return x.WatchId
+	}
+	return 0
+}
+
+func (x *WatchManyResponse) GetResult() isWatchManyResponse_Result {
+	if x != nil {
+		return x.Result
+	}
+	return nil
+}
+
+func (x *WatchManyResponse) GetResponse() *WatchResponse {
+	if x != nil {
+		if x, ok := x.Result.(*WatchManyResponse_Response); ok {
+			return x.Response
+		}
+	}
+	return nil
+}
+
+func (x *WatchManyResponse) GetCreated() *WatchCreated {
+	if x != nil {
+		if x, ok := x.Result.(*WatchManyResponse_Created); ok {
+			return x.Created
+		}
+	}
+	return nil
+}
+
+func (x *WatchManyResponse) GetEnded() *status.Status {
+	if x != nil {
+		if x, ok := x.Result.(*WatchManyResponse_Ended); ok {
+			return x.Ended
+		}
+	}
+	return nil
+}
+
+type isWatchManyResponse_Result interface {
+	isWatchManyResponse_Result()
+}
+
+type WatchManyResponse_Response struct {
+	// Events or a progress notification, exactly as Watch sends them.
+	Response *WatchResponse `protobuf:"bytes,2,opt,name=response,proto3,oneof"`
+}
+
+type WatchManyResponse_Created struct {
+	// The watch was created; always its first response.
+	Created *WatchCreated `protobuf:"bytes,3,opt,name=created,proto3,oneof"`
+}
+
+type WatchManyResponse_Ended struct {
+	// The watch ended; always its last response. Its code and details are
+	// what Watch would end its stream with.
+	Ended *status.Status `protobuf:"bytes,4,opt,name=ended,proto3,oneof"`
+}
+
+func (*WatchManyResponse_Response) isWatchManyResponse_Result() {}
+
+func (*WatchManyResponse_Created) isWatchManyResponse_Result() {}
+
+func (*WatchManyResponse_Ended) isWatchManyResponse_Result() {}
+
+// WatchCreated confirms a watch.
+type WatchCreated struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The revision the watch starts after: every passing event above it will
+	// be sent (Watch's "computescale-watch-after" header).
+	StartAfter    uint64 `protobuf:"varint,1,opt,name=start_after,json=startAfter,proto3" json:"start_after,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchCreated) Reset() {
+	*x = WatchCreated{}
+	mi := &file_computescale_v1_watch_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchCreated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchCreated) ProtoMessage() {}
+
+func (x *WatchCreated) ProtoReflect() protoreflect.Message {
+	mi := &file_computescale_v1_watch_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchCreated.ProtoReflect.Descriptor instead.
+func (*WatchCreated) Descriptor() ([]byte, []int) {
+	return file_computescale_v1_watch_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *WatchCreated) GetStartAfter() uint64 {
+	if x != nil {
+		return x.StartAfter
+	}
+	return 0
+}
+
 // Event is one change, stamped with the revision that made it.
 type Event struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -328,7 +688,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_computescale_v1_watch_proto_msgTypes[2]
+	mi := &file_computescale_v1_watch_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -340,7 +700,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_computescale_v1_watch_proto_msgTypes[2]
+	mi := &file_computescale_v1_watch_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -353,7 +713,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_computescale_v1_watch_proto_rawDescGZIP(), []int{2}
+	return file_computescale_v1_watch_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Event) GetRevision() uint64 {
@@ -461,7 +821,7 @@ type ComputeCellChange struct {
 
 func (x *ComputeCellChange) Reset() {
 	*x = ComputeCellChange{}
-	mi := &file_computescale_v1_watch_proto_msgTypes[3]
+	mi := &file_computescale_v1_watch_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -473,7 +833,7 @@ func (x *ComputeCellChange) String() string {
 func (*ComputeCellChange) ProtoMessage() {}
 
 func (x *ComputeCellChange) ProtoReflect() protoreflect.Message {
-	mi := &file_computescale_v1_watch_proto_msgTypes[3]
+	mi := &file_computescale_v1_watch_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -486,7 +846,7 @@ func (x *ComputeCellChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ComputeCellChange.ProtoReflect.Descriptor instead.
 func (*ComputeCellChange) Descriptor() ([]byte, []int) {
-	return file_computescale_v1_watch_proto_rawDescGZIP(), []int{3}
+	return file_computescale_v1_watch_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ComputeCellChange) GetProvince() *Province {
@@ -564,7 +924,7 @@ type IndexScoreChange struct {
 
 func (x *IndexScoreChange) Reset() {
 	*x = IndexScoreChange{}
-	mi := &file_computescale_v1_watch_proto_msgTypes[4]
+	mi := &file_computescale_v1_watch_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -576,7 +936,7 @@ func (x *IndexScoreChange) String() string {
 func (*IndexScoreChange) ProtoMessage() {}
 
 func (x *IndexScoreChange) ProtoReflect() protoreflect.Message {
-	mi := &file_computescale_v1_watch_proto_msgTypes[4]
+	mi := &file_computescale_v1_watch_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -589,7 +949,7 @@ func (x *IndexScoreChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexScoreChange.ProtoReflect.Descriptor instead.
 func (*IndexScoreChange) Descriptor() ([]byte, []int) {
-	return file_computescale_v1_watch_proto_rawDescGZIP(), []int{4}
+	return file_computescale_v1_watch_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *IndexScoreChange) GetProvince() *Province {
@@ -665,7 +1025,7 @@ type DimensionScoreChange struct {
 
 func (x *DimensionScoreChange) Reset() {
 	*x = DimensionScoreChange{}
-	mi := &file_computescale_v1_watch_proto_msgTypes[5]
+	mi := &file_computescale_v1_watch_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -677,7 +1037,7 @@ func (x *DimensionScoreChange) String() string {
 func (*DimensionScoreChange) ProtoMessage() {}
 
 func (x *DimensionScoreChange) ProtoReflect() protoreflect.Message {
-	mi := &file_computescale_v1_watch_proto_msgTypes[5]
+	mi := &file_computescale_v1_watch_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -690,7 +1050,7 @@ func (x *DimensionScoreChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DimensionScoreChange.ProtoReflect.Descriptor instead.
 func (*DimensionScoreChange) Descriptor() ([]byte, []int) {
-	return file_computescale_v1_watch_proto_rawDescGZIP(), []int{5}
+	return file_computescale_v1_watch_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *DimensionScoreChange) GetDimension() string {
@@ -725,7 +1085,7 @@ var File_computescale_v1_watch_proto protoreflect.FileDescriptor
 
 const file_computescale_v1_watch_proto_rawDesc = "" +
 	"\n" +
-	"\x1bcomputescale/v1/watch.proto\x12\x0fcomputescale.v1\x1a\x1ccomputescale/v1/common.proto\"\xc4\x01\n" +
+	"\x1bcomputescale/v1/watch.proto\x12\x0fcomputescale.v1\x1a\x1ccomputescale/v1/common.proto\x1a\x17google/rpc/status.proto\"\xc4\x01\n" +
 	"\fWatchRequest\x120\n" +
 	"\x05kinds\x18\x01 \x03(\x0e2\x1a.computescale.v1.EventKindR\x05kinds\x12\x1c\n" +
 	"\tprovinces\x18\x02 \x03(\tR\tprovinces\x12\x14\n" +
@@ -736,7 +1096,25 @@ const file_computescale_v1_watch_proto_rawDesc = "" +
 	"\x06events\x18\x01 \x03(\v2\x16.computescale.v1.EventR\x06events\x12\x1a\n" +
 	"\brevision\x18\x02 \x01(\x04R\brevision\x12\x1a\n" +
 	"\bfragment\x18\x03 \x01(\bR\bfragment\x12'\n" +
-	"\x0fprogress_notify\x18\x04 \x01(\bR\x0eprogressNotify\"\xcb\x02\n" +
+	"\x0fprogress_notify\x18\x04 \x01(\bR\x0eprogressNotify\"\x8d\x01\n" +
+	"\x10WatchManyRequest\x126\n" +
+	"\x06create\x18\x01 \x01(\v2\x1c.computescale.v1.WatchCreateH\x00R\x06create\x126\n" +
+	"\x06cancel\x18\x02 \x01(\v2\x1c.computescale.v1.WatchCancelH\x00R\x06cancelB\t\n" +
+	"\arequest\"a\n" +
+	"\vWatchCreate\x12\x19\n" +
+	"\bwatch_id\x18\x01 \x01(\x04R\awatchId\x127\n" +
+	"\arequest\x18\x02 \x01(\v2\x1d.computescale.v1.WatchRequestR\arequest\"(\n" +
+	"\vWatchCancel\x12\x19\n" +
+	"\bwatch_id\x18\x01 \x01(\x04R\awatchId\"\xdd\x01\n" +
+	"\x11WatchManyResponse\x12\x19\n" +
+	"\bwatch_id\x18\x01 \x01(\x04R\awatchId\x12<\n" +
+	"\bresponse\x18\x02 \x01(\v2\x1e.computescale.v1.WatchResponseH\x00R\bresponse\x129\n" +
+	"\acreated\x18\x03 \x01(\v2\x1d.computescale.v1.WatchCreatedH\x00R\acreated\x12*\n" +
+	"\x05ended\x18\x04 \x01(\v2\x12.google.rpc.StatusH\x00R\x05endedB\b\n" +
+	"\x06result\"/\n" +
+	"\fWatchCreated\x12\x1f\n" +
+	"\vstart_after\x18\x01 \x01(\x04R\n" +
+	"startAfter\"\xcb\x02\n" +
 	"\x05Event\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x04R\brevision\x12.\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1a.computescale.v1.EventKindR\x04kind\x123\n" +
@@ -781,9 +1159,10 @@ const file_computescale_v1_watch_proto_rawDesc = "" +
 	"\x11COMPUTE_SERIES_AI\x10\x02\x12\x1a\n" +
 	"\x16COMPUTE_SERIES_AI_HOST\x10\x03\x12%\n" +
 	"!COMPUTE_SERIES_SUPER_COMMISSIONED\x10\x04\x12'\n" +
-	"#COMPUTE_SERIES_SUPER_DECOMMISSIONED\x10\x052X\n" +
+	"#COMPUTE_SERIES_SUPER_DECOMMISSIONED\x10\x052\xb0\x01\n" +
 	"\fWatchService\x12H\n" +
-	"\x05Watch\x12\x1d.computescale.v1.WatchRequest\x1a\x1e.computescale.v1.WatchResponse0\x01BKZIgithub.com/computescale/computescale/proto/computescale/v1;computescalev1b\x06proto3"
+	"\x05Watch\x12\x1d.computescale.v1.WatchRequest\x1a\x1e.computescale.v1.WatchResponse0\x01\x12V\n" +
+	"\tWatchMany\x12!.computescale.v1.WatchManyRequest\x1a\".computescale.v1.WatchManyResponse(\x010\x01BKZIgithub.com/computescale/computescale/proto/computescale/v1;computescalev1b\x06proto3"
 
 var (
 	file_computescale_v1_watch_proto_rawDescOnce sync.Once
@@ -798,37 +1177,51 @@ func file_computescale_v1_watch_proto_rawDescGZIP() []byte {
 }
 
 var file_computescale_v1_watch_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_computescale_v1_watch_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_computescale_v1_watch_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_computescale_v1_watch_proto_goTypes = []any{
 	(EventKind)(0),               // 0: computescale.v1.EventKind
 	(ComputeSeries)(0),           // 1: computescale.v1.ComputeSeries
 	(*WatchRequest)(nil),         // 2: computescale.v1.WatchRequest
 	(*WatchResponse)(nil),        // 3: computescale.v1.WatchResponse
-	(*Event)(nil),                // 4: computescale.v1.Event
-	(*ComputeCellChange)(nil),    // 5: computescale.v1.ComputeCellChange
-	(*IndexScoreChange)(nil),     // 6: computescale.v1.IndexScoreChange
-	(*DimensionScoreChange)(nil), // 7: computescale.v1.DimensionScoreChange
-	(*Province)(nil),             // 8: computescale.v1.Province
-	(*Period)(nil),               // 9: computescale.v1.Period
+	(*WatchManyRequest)(nil),     // 4: computescale.v1.WatchManyRequest
+	(*WatchCreate)(nil),          // 5: computescale.v1.WatchCreate
+	(*WatchCancel)(nil),          // 6: computescale.v1.WatchCancel
+	(*WatchManyResponse)(nil),    // 7: computescale.v1.WatchManyResponse
+	(*WatchCreated)(nil),         // 8: computescale.v1.WatchCreated
+	(*Event)(nil),                // 9: computescale.v1.Event
+	(*ComputeCellChange)(nil),    // 10: computescale.v1.ComputeCellChange
+	(*IndexScoreChange)(nil),     // 11: computescale.v1.IndexScoreChange
+	(*DimensionScoreChange)(nil), // 12: computescale.v1.DimensionScoreChange
+	(*status.Status)(nil),        // 13: google.rpc.Status
+	(*Province)(nil),             // 14: computescale.v1.Province
+	(*Period)(nil),               // 15: computescale.v1.Period
 }
 var file_computescale_v1_watch_proto_depIdxs = []int32{
 	0,  // 0: computescale.v1.WatchRequest.kinds:type_name -> computescale.v1.EventKind
-	4,  // 1: computescale.v1.WatchResponse.events:type_name -> computescale.v1.Event
-	0,  // 2: computescale.v1.Event.kind:type_name -> computescale.v1.EventKind
-	5,  // 3: computescale.v1.Event.compute:type_name -> computescale.v1.ComputeCellChange
-	6,  // 4: computescale.v1.Event.index_score:type_name -> computescale.v1.IndexScoreChange
-	8,  // 5: computescale.v1.ComputeCellChange.province:type_name -> computescale.v1.Province
-	1,  // 6: computescale.v1.ComputeCellChange.series:type_name -> computescale.v1.ComputeSeries
-	9,  // 7: computescale.v1.ComputeCellChange.period:type_name -> computescale.v1.Period
-	8,  // 8: computescale.v1.IndexScoreChange.province:type_name -> computescale.v1.Province
-	7,  // 9: computescale.v1.IndexScoreChange.dimensions:type_name -> computescale.v1.DimensionScoreChange
-	2,  // 10: computescale.v1.WatchService.Watch:input_type -> computescale.v1.WatchRequest
-	3,  // 11: computescale.v1.WatchService.Watch:output_type -> computescale.v1.WatchResponse
-	11, // [11:12] is the sub-list for method output_type
-	10, // [10:11] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	9,  // 1: computescale.v1.WatchResponse.events:type_name -> computescale.v1.Event
+	5,  // 2: computescale.v1.WatchManyRequest.create:type_name -> computescale.v1.WatchCreate
+	6,  // 3: computescale.v1.WatchManyRequest.cancel:type_name -> computescale.v1.WatchCancel
+	2,  // 4: computescale.v1.WatchCreate.request:type_name -> computescale.v1.WatchRequest
+	3,  // 5: computescale.v1.WatchManyResponse.response:type_name -> computescale.v1.WatchResponse
+	8,  // 6: computescale.v1.WatchManyResponse.created:type_name -> computescale.v1.WatchCreated
+	13, // 7: computescale.v1.WatchManyResponse.ended:type_name -> google.rpc.Status
+	0,  // 8: computescale.v1.Event.kind:type_name -> computescale.v1.EventKind
+	10, // 9: computescale.v1.Event.compute:type_name -> computescale.v1.ComputeCellChange
+	11, // 10: computescale.v1.Event.index_score:type_name -> computescale.v1.IndexScoreChange
+	14, // 11: computescale.v1.ComputeCellChange.province:type_name -> computescale.v1.Province
+	1,  // 12: computescale.v1.ComputeCellChange.series:type_name -> computescale.v1.ComputeSeries
+	15, // 13: computescale.v1.ComputeCellChange.period:type_name -> computescale.v1.Period
+	14, // 14: computescale.v1.IndexScoreChange.province:type_name -> computescale.v1.Province
+	12, // 15: computescale.v1.IndexScoreChange.dimensions:type_name -> computescale.v1.DimensionScoreChange
+	2,  // 16: computescale.v1.WatchService.Watch:input_type -> computescale.v1.WatchRequest
+	4,  // 17: computescale.v1.WatchService.WatchMany:input_type -> computescale.v1.WatchManyRequest
+	3,  // 18: computescale.v1.WatchService.Watch:output_type -> computescale.v1.WatchResponse
+	7,  // 19: computescale.v1.WatchService.WatchMany:output_type -> computescale.v1.WatchManyResponse
+	18, // [18:20] is the sub-list for method output_type
+	16, // [16:18] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_computescale_v1_watch_proto_init() }
@@ -838,6 +1231,15 @@ func file_computescale_v1_watch_proto_init() {
 	}
 	file_computescale_v1_common_proto_init()
 	file_computescale_v1_watch_proto_msgTypes[2].OneofWrappers = []any{
+		(*WatchManyRequest_Create)(nil),
+		(*WatchManyRequest_Cancel)(nil),
+	}
+	file_computescale_v1_watch_proto_msgTypes[5].OneofWrappers = []any{
+		(*WatchManyResponse_Response)(nil),
+		(*WatchManyResponse_Created)(nil),
+		(*WatchManyResponse_Ended)(nil),
+	}
+	file_computescale_v1_watch_proto_msgTypes[7].OneofWrappers = []any{
 		(*Event_Compute)(nil),
 		(*Event_IndexScore)(nil),
 		(*Event_MethodologyVersion)(nil),
@@ -848,7 +1250,7 @@ func file_computescale_v1_watch_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_computescale_v1_watch_proto_rawDesc), len(file_computescale_v1_watch_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   6,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

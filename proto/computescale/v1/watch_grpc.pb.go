@@ -19,7 +19,8 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	WatchService_Watch_FullMethodName = "/computescale.v1.WatchService/Watch"
+	WatchService_Watch_FullMethodName     = "/computescale.v1.WatchService/Watch"
+	WatchService_WatchMany_FullMethodName = "/computescale.v1.WatchService/WatchMany"
 )
 
 // WatchServiceClient is the client API for WatchService service.
@@ -40,6 +41,20 @@ type WatchServiceClient interface {
 	// so that a watch "from now" that breaks before its first event can resume
 	// from that revision + 1 with no gap.
 	Watch(ctx context.Context, in *WatchRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchResponse], error)
+	// WatchMany carries several watches on one stream (etcd's model): the
+	// client creates watches under ids it chooses and cancels them by id; each
+	// watch has its own filter, start revision and progress notification and
+	// behaves exactly as a Watch stream of the same request. Every response
+	// names its watch: first WatchCreated (the revision the watch starts
+	// after, as Watch's header), then WatchResponses, and last, once, an
+	// "ended" status: what Watch would have ended its stream with
+	// (OUT_OF_RANGE / REVISION_COMPACTED, RESOURCE_EXHAUSTED /
+	// SUBSCRIBER_TOO_SLOW, INVALID_ARGUMENT for a bad filter, with the same
+	// details) or CANCELLED after the client's cancel. Only that watch ends;
+	// the others go on. The stream itself ends with UNAVAILABLE at server
+	// shutdown and with INVALID_ARGUMENT when the client reuses the id of a
+	// watch that has not ended.
+	WatchMany(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[WatchManyRequest, WatchManyResponse], error)
 }
 
 type watchServiceClient struct {
@@ -69,6 +84,19 @@ func (c *watchServiceClient) Watch(ctx context.Context, in *WatchRequest, opts .
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type WatchService_WatchClient = grpc.ServerStreamingClient[WatchResponse]
 
+func (c *watchServiceClient) WatchMany(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[WatchManyRequest, WatchManyResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &WatchService_ServiceDesc.Streams[1], WatchService_WatchMany_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchManyRequest, WatchManyResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type WatchService_WatchManyClient = grpc.BidiStreamingClient[WatchManyRequest, WatchManyResponse]
+
 // WatchServiceServer is the server API for WatchService service.
 // All implementations must embed UnimplementedWatchServiceServer
 // for forward compatibility.
@@ -87,6 +115,20 @@ type WatchServiceServer interface {
 	// so that a watch "from now" that breaks before its first event can resume
 	// from that revision + 1 with no gap.
 	Watch(*WatchRequest, grpc.ServerStreamingServer[WatchResponse]) error
+	// WatchMany carries several watches on one stream (etcd's model): the
+	// client creates watches under ids it chooses and cancels them by id; each
+	// watch has its own filter, start revision and progress notification and
+	// behaves exactly as a Watch stream of the same request. Every response
+	// names its watch: first WatchCreated (the revision the watch starts
+	// after, as Watch's header), then WatchResponses, and last, once, an
+	// "ended" status: what Watch would have ended its stream with
+	// (OUT_OF_RANGE / REVISION_COMPACTED, RESOURCE_EXHAUSTED /
+	// SUBSCRIBER_TOO_SLOW, INVALID_ARGUMENT for a bad filter, with the same
+	// details) or CANCELLED after the client's cancel. Only that watch ends;
+	// the others go on. The stream itself ends with UNAVAILABLE at server
+	// shutdown and with INVALID_ARGUMENT when the client reuses the id of a
+	// watch that has not ended.
+	WatchMany(grpc.BidiStreamingServer[WatchManyRequest, WatchManyResponse]) error
 	mustEmbedUnimplementedWatchServiceServer()
 }
 
@@ -99,6 +141,9 @@ type UnimplementedWatchServiceServer struct{}
 
 func (UnimplementedWatchServiceServer) Watch(*WatchRequest, grpc.ServerStreamingServer[WatchResponse]) error {
 	return status.Error(codes.Unimplemented, "method Watch not implemented")
+}
+func (UnimplementedWatchServiceServer) WatchMany(grpc.BidiStreamingServer[WatchManyRequest, WatchManyResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchMany not implemented")
 }
 func (UnimplementedWatchServiceServer) mustEmbedUnimplementedWatchServiceServer() {}
 func (UnimplementedWatchServiceServer) testEmbeddedByValue()                      {}
@@ -132,6 +177,13 @@ func _WatchService_Watch_Handler(srv interface{}, stream grpc.ServerStream) erro
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type WatchService_WatchServer = grpc.ServerStreamingServer[WatchResponse]
 
+func _WatchService_WatchMany_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(WatchServiceServer).WatchMany(&grpc.GenericServerStream[WatchManyRequest, WatchManyResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type WatchService_WatchManyServer = grpc.BidiStreamingServer[WatchManyRequest, WatchManyResponse]
+
 // WatchService_ServiceDesc is the grpc.ServiceDesc for WatchService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -144,6 +196,12 @@ var WatchService_ServiceDesc = grpc.ServiceDesc{
 			StreamName:    "Watch",
 			Handler:       _WatchService_Watch_Handler,
 			ServerStreams: true,
+		},
+		{
+			StreamName:    "WatchMany",
+			Handler:       _WatchService_WatchMany_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
 		},
 	},
 	Metadata: "computescale/v1/watch.proto",
