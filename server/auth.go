@@ -192,6 +192,7 @@ var access = map[string][]Role{
 	"/computescale.v1.IndexService/EvaluateWeights":       {RoleAdmin, RoleReader, RoleStatistician, RoleVendor},
 	"/computescale.v1.IndexService/AnalyzeRelationship":   {RoleAdmin, RoleReader, RoleStatistician, RoleVendor},
 	"/computescale.v1.WatchService/Watch":                 {RoleAdmin, RoleReader, RoleStatistician},
+	"/computescale.v1.WatchService/WatchMany":             {RoleAdmin, RoleReader, RoleStatistician},
 	"/computescale.v1.AdminService/Backup":                {RoleAdmin},
 	"/computescale.v1.AdminService/Verify":                {RoleAdmin},
 	"/computescale.v1.AdminService/Compact":               {RoleAdmin},

@@ -34,6 +34,7 @@ var allowed = map[string][]string{
 	"IndexService/EvaluateWeights":       {"admin", "reader", "statistician", "vendor"},
 	"IndexService/AnalyzeRelationship":   {"admin", "reader", "statistician", "vendor"},
 	"WatchService/Watch":                 {"admin", "reader", "statistician"},
+	"WatchService/WatchMany":             {"admin", "reader", "statistician"},
 	"AdminService/Backup":                {"admin"},
 	"AdminService/Verify":                {"admin"},
 	"AdminService/Compact":               {"admin"},

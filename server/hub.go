@@ -70,6 +70,12 @@ type watcher struct {
 	tick   bool // the progress interval passed
 
 	lastSent atomic.Uint64 // highest complete revision sent on the stream
+
+	// One watch of a WatchMany stream (watchmany.go) has no goroutine of
+	// its own: poke puts it on the stream's ready list instead.
+	mux *watchMux
+	id  uint64
+	muxWatch
 }
 
 // watchState is why a watcher's stream must end, if it must.
@@ -84,6 +90,10 @@ const (
 )
 
 func (w *watcher) poke() {
+	if w.mux != nil {
+		w.mux.ready(w)
+		return
+	}
 	select {
 	case w.wake <- struct{}{}:
 	default:

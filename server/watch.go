@@ -43,7 +43,8 @@ func (s *Server) Watch(req *pb.WatchRequest, stream pb.WatchService_WatchServer)
 		if err := sendStartAfter(stream, next-1); err != nil {
 			return err
 		}
-		if err := s.replay(ctx, stream, w, next); err != nil {
+		send := func(msg any, r *pb.WatchResponse) error { return s.send(stream, w, msg, r) }
+		if err := s.replay(ctx, send, w, next); err != nil {
 			return err
 		}
 	}
@@ -54,8 +55,9 @@ func sendStartAfter(stream pb.WatchService_WatchServer, rev uint64) error {
 	return stream.SendHeader(metadata.Pairs(StartAfterHeader, strconv.FormatUint(rev, 10)))
 }
 
-// replay sends the log from next until the watcher can join the live set.
-func (s *Server) replay(ctx context.Context, stream pb.WatchService_WatchServer, w *watcher, next uint64) error {
+// replay sends the log from next until the watcher can join the live set;
+// send sends one response (msg is r or r encoded) on the watcher's stream.
+func (s *Server) replay(ctx context.Context, send func(msg any, r *pb.WatchResponse) error, w *watcher, next uint64) error {
 	for {
 		joined, last := s.hub.join(w, next)
 		if joined {
@@ -79,7 +81,7 @@ func (s *Server) replay(ctx context.Context, stream pb.WatchService_WatchServer,
 			if batch == nil {
 				return nil
 			}
-			err := s.send(stream, w, batch, batch)
+			err := send(batch, batch)
 			batch = nil
 			return err
 		}
@@ -98,7 +100,7 @@ func (s *Server) replay(ctx context.Context, stream pb.WatchService_WatchServer,
 					return err
 				}
 				for _, r := range resps {
-					if err := s.send(stream, w, r, r); err != nil {
+					if err := send(r, r); err != nil {
 						return err
 					}
 				}
@@ -129,28 +131,7 @@ func (s *Server) follow(ctx context.Context, stream pb.WatchService_WatchServer,
 	stopCtx := context.AfterFunc(ctx, func() { w.end(watchCanceled, nil) })
 	defer stopCtx()
 	if progress && s.progressEvery > 0 {
-		// The timer re-arms itself while the watcher is live; t is read
-		// and written under w.mu only.
-		var t *time.Timer
-		w.mu.Lock()
-		t = time.AfterFunc(s.progressEvery, func() {
-			w.mu.Lock()
-			live := w.state == watchLive
-			if live {
-				w.tick = true
-				t.Reset(s.progressEvery)
-			}
-			w.mu.Unlock()
-			if live {
-				w.poke()
-			}
-		})
-		w.mu.Unlock()
-		defer func() {
-			w.mu.Lock()
-			t.Stop()
-			w.mu.Unlock()
-		}()
+		defer w.startProgress(s.progressEvery)()
 	}
 	sentSinceTick := false
 	var run []*encodedResponse
@@ -188,6 +169,33 @@ func (s *Server) follow(ctx context.Context, stream pb.WatchService_WatchServer,
 			return err
 		}
 		sentSinceTick = true
+	}
+}
+
+// startProgress sets w.tick and wakes w every interval while w is live; it
+// returns what stops it.
+func (w *watcher) startProgress(every time.Duration) (stop func()) {
+	// The timer re-arms itself while the watcher is live; t is read and
+	// written under w.mu only.
+	var t *time.Timer
+	w.mu.Lock()
+	t = time.AfterFunc(every, func() {
+		w.mu.Lock()
+		live := w.state == watchLive
+		if live {
+			w.tick = true
+			t.Reset(every)
+		}
+		w.mu.Unlock()
+		if live {
+			w.poke()
+		}
+	})
+	w.mu.Unlock()
+	return func() {
+		w.mu.Lock()
+		t.Stop()
+		w.mu.Unlock()
 	}
 }
 

@@ -602,7 +602,8 @@ type WatchManyResponse_Response struct {
 }
 
 type WatchManyResponse_Created struct {
-	// The watch was created; always its first response.
+	// The watch was created; always its first response, unless the
+	// request was refused (then "ended" is the only one).
 	Created *WatchCreated `protobuf:"bytes,3,opt,name=created,proto3,oneof"`
 }
 

@@ -47,7 +47,7 @@ type WatchServiceClient interface {
 	// behaves exactly as a Watch stream of the same request. Every response
 	// names its watch: first WatchCreated (the revision the watch starts
 	// after, as Watch's header), then WatchResponses, and last, once, an
-	// "ended" status: what Watch would have ended its stream with
+	// "ended" status (alone when the request is refused): what Watch would have ended its stream with
 	// (OUT_OF_RANGE / REVISION_COMPACTED, RESOURCE_EXHAUSTED /
 	// SUBSCRIBER_TOO_SLOW, INVALID_ARGUMENT for a bad filter, with the same
 	// details) or CANCELLED after the client's cancel. Only that watch ends;
@@ -121,7 +121,7 @@ type WatchServiceServer interface {
 	// behaves exactly as a Watch stream of the same request. Every response
 	// names its watch: first WatchCreated (the revision the watch starts
 	// after, as Watch's header), then WatchResponses, and last, once, an
-	// "ended" status: what Watch would have ended its stream with
+	// "ended" status (alone when the request is refused): what Watch would have ended its stream with
 	// (OUT_OF_RANGE / REVISION_COMPACTED, RESOURCE_EXHAUSTED /
 	// SUBSCRIBER_TOO_SLOW, INVALID_ARGUMENT for a bad filter, with the same
 	// details) or CANCELLED after the client's cancel. Only that watch ends;

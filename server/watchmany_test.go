@@ -1,0 +1,369 @@
+package server_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/computescale/computescale/client"
+	pb "github.com/computescale/computescale/proto/computescale/v1"
+)
+
+// manyWatch is what one watch of a WatchMany stream received.
+type manyWatch struct {
+	req     *pb.WatchRequest
+	created bool
+	after   uint64
+	resps   []*pb.WatchResponse
+	ended   *status.Status
+}
+
+// manyStream records a raw WatchMany stream by watch id and checks the
+// per-watch protocol: "created" first, "ended" last, nothing else around.
+type manyStream struct {
+	t  testing.TB
+	st grpc.BidiStreamingClient[pb.WatchManyRequest, pb.WatchManyResponse]
+
+	mu      sync.Mutex
+	changed chan struct{} // capacity 1: something was recorded
+	watches map[uint64]*manyWatch
+	err     error
+}
+
+func openMany(t testing.TB, c *client.Client) *manyStream {
+	t.Helper()
+	st, err := watchStub(c).WatchMany(ctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &manyStream{t: t, st: st, changed: make(chan struct{}, 1), watches: map[uint64]*manyWatch{}}
+}
+
+// read records responses until the stream ends.
+func (m *manyStream) read() {
+	for {
+		resp, err := m.st.Recv()
+		m.mu.Lock()
+		if err != nil {
+			m.err = err
+			m.mu.Unlock()
+			m.poke()
+			return
+		}
+		w := m.watches[resp.GetWatchId()]
+		switch {
+		case w == nil || w.ended != nil:
+			m.err = status.Errorf(codes.Internal, "response for watch %d, which is unknown or ended: %v", resp.GetWatchId(), resp)
+		case resp.GetCreated() != nil:
+			if w.created {
+				m.err = status.Errorf(codes.Internal, "watch %d created twice", resp.GetWatchId())
+			}
+			w.created, w.after = true, resp.GetCreated().GetStartAfter()
+		case resp.GetEnded() != nil: // without created when the request was refused
+			w.ended = status.FromProto(resp.GetEnded())
+		case !w.created:
+			m.err = status.Errorf(codes.Internal, "watch %d: %v before created", resp.GetWatchId(), resp)
+		default:
+			w.resps = append(w.resps, resp.GetResponse())
+		}
+		m.mu.Unlock()
+		m.poke()
+	}
+}
+
+func (m *manyStream) poke() {
+	select {
+	case m.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (m *manyStream) create(id uint64, req *pb.WatchRequest) {
+	m.t.Helper()
+	m.mu.Lock()
+	m.watches[id] = &manyWatch{req: req}
+	m.mu.Unlock()
+	if err := m.st.Send(&pb.WatchManyRequest{Request: &pb.WatchManyRequest_Create{Create: &pb.WatchCreate{WatchId: id, Request: req}}}); err != nil {
+		m.t.Fatal(err)
+	}
+}
+
+func (m *manyStream) cancel(id uint64) {
+	m.t.Helper()
+	if err := m.st.Send(&pb.WatchManyRequest{Request: &pb.WatchManyRequest_Cancel{Cancel: &pb.WatchCancel{WatchId: id}}}); err != nil {
+		m.t.Fatal(err)
+	}
+}
+
+// until waits, bounded by waitFor, for cond over the recorded watches.
+func (m *manyStream) until(what string, cond func(map[uint64]*manyWatch) bool) {
+	m.t.Helper()
+	deadline := time.After(waitFor)
+	for {
+		m.mu.Lock()
+		ok, err := cond(m.watches), m.err
+		m.mu.Unlock()
+		if err != nil {
+			m.t.Fatalf("waiting for %s: %v", what, err)
+		}
+		if ok {
+			return
+		}
+		select {
+		case <-m.changed:
+		case <-deadline:
+			m.t.Fatalf("%s: not after %v", what, waitFor)
+		}
+	}
+}
+
+// reached reports whether w completed revision target (or ended).
+func (w *manyWatch) reached(target uint64) bool {
+	if w.ended != nil {
+		return true
+	}
+	if n := len(w.resps); n > 0 {
+		last := w.resps[n-1]
+		return last.GetRevision() >= target && !last.GetFragment()
+	}
+	return false
+}
+
+// TestWatchManyFiltersStartsAndCancel: watches with different filters and
+// start revisions on one stream each receive exactly their events, in
+// order, with no gap and no duplicate; a bad filter ends only its watch;
+// a canceled watch ends with CANCELLED and nothing after, while the others
+// go on; its id can then be reused.
+func TestWatchManyFiltersStartsAndCancel(t *testing.T) {
+	e := newEnv(t)
+	e.putChips()
+	if err := e.putObservations(e.vendorA, loadObservations(1)); err != nil {
+		t.Fatal(err)
+	}
+	rev0 := e.revision()
+	reqs := map[uint64]*pb.WatchRequest{
+		1: {StartRevision: 1},
+		2: {Kinds: []pb.EventKind{kindCompute}, StartRevision: rev0 + 1},
+		3: {Kinds: []pb.EventKind{kindIndex, kindMethod}},
+		4: {Provinces: []string{"CN-GD", "Beijing"}, StartRevision: rev0},
+		5: {Years: []int32{2024}},
+		6: {Kinds: []pb.EventKind{kindCompute}, Provinces: []string{"广东"}, Years: []int32{2022, 2023}, StartRevision: 2},
+		7: {}, // canceled half-way
+		8: {Kinds: []pb.EventKind{kindMethod}},
+	}
+	m := openMany(t, e.reader)
+	go m.read()
+	for id, req := range reqs {
+		req.ProgressNotify = true
+		m.create(id, req)
+	}
+	m.create(99, &pb.WatchRequest{Provinces: []string{"Atlantis"}})
+	m.until("every watch created", func(ws map[uint64]*manyWatch) bool {
+		for _, w := range ws {
+			if !w.created && w.ended == nil {
+				return false
+			}
+		}
+		return true
+	})
+	if err := e.ingestLoad("many1", 3, 20, 2); err != nil {
+		t.Fatal(err)
+	}
+	mid := e.revision()
+	m.until("watch 7 at the first load's end", func(ws map[uint64]*manyWatch) bool { return ws[7].reached(mid) })
+	m.cancel(7)
+	m.until("watch 7 ended", func(ws map[uint64]*manyWatch) bool { return ws[7].ended != nil })
+	m.create(7, &pb.WatchRequest{StartRevision: mid + 1, ProgressNotify: true}) // the id is free again
+	reqs[7] = &pb.WatchRequest{StartRevision: mid + 1}
+	if err := e.ingestLoad("many2", 3, 20, 3); err != nil {
+		t.Fatal(err)
+	}
+	target := e.revision()
+	m.until("every watch at the last revision", func(ws map[uint64]*manyWatch) bool {
+		for id, w := range ws {
+			if id != 7 && !w.reached(target) {
+				return false
+			}
+		}
+		return ws[7].created && ws[7].reached(target)
+	})
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if bad := m.watches[99]; bad.created || status.Code(bad.ended.Err()) != codes.InvalidArgument {
+		t.Errorf("bad filter: created %t, ended %v", bad.created, bad.ended)
+	}
+	for id, req := range reqs {
+		w := m.watches[id]
+		if w.ended != nil {
+			t.Errorf("watch %d ended: %v", id, w.ended)
+			continue
+		}
+		after := w.after
+		if start := req.GetStartRevision(); start > 0 && after != start-1 {
+			t.Errorf("watch %d: start %d reported as after %d", id, start, after)
+		}
+		checkStream(t, fmt.Sprintf("watch %d", id), after, w.resps, e.expected(req, after))
+	}
+}
+
+// TestWatchManyCancelStopsOnlyThatWatch: the first watch under an id ended
+// with CANCELLED, and what it received before is a gap-free prefix.
+func TestWatchManyCancelStopsOnlyThatWatch(t *testing.T) {
+	e := newEnv(t)
+	e.putChips()
+	m := openMany(t, e.reader)
+	go m.read()
+	m.create(1, &pb.WatchRequest{StartRevision: 1, ProgressNotify: true})
+	m.create(2, &pb.WatchRequest{StartRevision: 1, ProgressNotify: true})
+	m.until("created", func(ws map[uint64]*manyWatch) bool { return ws[1].created && ws[2].created })
+	if err := e.ingestLoad("c1", 2, 10, 0); err != nil {
+		t.Fatal(err)
+	}
+	m.cancel(1)
+	m.until("watch 1 ended", func(ws map[uint64]*manyWatch) bool { return ws[1].ended != nil })
+	if err := e.ingestLoad("c2", 2, 10, 0); err != nil {
+		t.Fatal(err)
+	}
+	target := e.revision()
+	m.until("watch 2 at the end", func(ws map[uint64]*manyWatch) bool { return ws[2].reached(target) })
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	w1, w2 := m.watches[1], m.watches[2]
+	if status.Code(w1.ended.Err()) != codes.Canceled {
+		t.Fatalf("watch 1 ended with %v, want Canceled", w1.ended)
+	}
+	all := e.expected(&pb.WatchRequest{}, 0)
+	var got int
+	for _, r := range w1.resps {
+		got += len(r.GetEvents())
+	}
+	checkStream(t, "canceled", 0, w1.resps, all[:got])
+	checkStream(t, "other", 0, w2.resps, all)
+	if w2.ended != nil {
+		t.Fatalf("watch 2 ended: %v", w2.ended)
+	}
+}
+
+// TestWatchManyErrRequest: reusing the id of a live watch, or a request
+// that neither creates nor cancels, ends the stream with InvalidArgument.
+func TestWatchManyErrRequest(t *testing.T) {
+	e := newEnv(t)
+	for name, reqs := range map[string][]*pb.WatchManyRequest{
+		"DuplicateID": {
+			{Request: &pb.WatchManyRequest_Create{Create: &pb.WatchCreate{WatchId: 5, Request: &pb.WatchRequest{}}}},
+			{Request: &pb.WatchManyRequest_Create{Create: &pb.WatchCreate{WatchId: 5, Request: &pb.WatchRequest{}}}},
+		},
+		"Empty": {{}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			st, err := watchStub(e.reader).WatchMany(ctx(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range reqs {
+				if err := st.Send(r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for range 10 {
+				_, err = st.Recv()
+				if err != nil {
+					break
+				}
+			}
+			if status.Code(err) != codes.InvalidArgument {
+				t.Fatalf("stream ended with %v, want InvalidArgument", err)
+			}
+		})
+	}
+}
+
+// TestWatchCoalescedAfterStall: subscribers that stop reading while
+// revisions commit receive, once they read again, responses that each
+// carry several revisions, in order, each event with its own revision,
+// with no gap and no duplicate, on Watch and on WatchMany alike.
+func TestWatchCoalescedAfterStall(t *testing.T) {
+	e := newWatchEnv(t, 4096) // room for the whole backlog: this is not about cut-offs
+	e.putChips()
+	// Small HTTP/2 windows (they also turn off window growth), so that the
+	// stalled streams block the server's sends early.
+	stalledClient, err := client.New(e.addr, client.WithToken(readerToken),
+		client.WithDialOptions(grpc.WithInitialWindowSize(64<<10), grpc.WithInitialConnWindowSize(64<<10)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalledClient.Close()
+	single, err := watchStub(stalledClient).Watch(ctx(t), &pb.WatchRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := startAfter(t, single)
+	m := openMany(t, stalledClient)
+	m.create(1, &pb.WatchRequest{})
+	m.create(2, &pb.WatchRequest{Kinds: []pb.EventKind{kindCompute}, Provinces: []string{"CN-GD", "CN-BJ", "CN-SH"}})
+	// Not read yet: the responses wait in the transport. created is sent
+	// before the watch is live, so once both are here both watch.
+	manyCreated := make(chan struct{})
+	go func() {
+		defer close(manyCreated)
+		for range 2 {
+			r, err := m.st.Recv()
+			if err != nil || r.GetCreated() == nil {
+				m.err = status.Errorf(codes.Internal, "before the load: %v, %v", r, err)
+				return
+			}
+			m.watches[r.GetWatchId()].created, m.watches[r.GetWatchId()].after = true, r.GetCreated().GetStartAfter()
+		}
+	}()
+	<-manyCreated
+	if m.err != nil {
+		t.Fatal(m.err)
+	}
+	if err := e.ingestLoad("stall", 40, 20, 0); err != nil {
+		t.Fatal(err)
+	}
+	target := e.revision()
+
+	go m.read()
+	var resps []*pb.WatchResponse
+	for len(resps) == 0 || resps[len(resps)-1].GetRevision() < target {
+		r, err := single.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		resps = append(resps, r)
+	}
+	m.until("both watches at the end", func(ws map[uint64]*manyWatch) bool { return ws[1].reached(target) && ws[2].reached(target) })
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	streams := map[string]struct {
+		req   *pb.WatchRequest
+		after uint64
+		resps []*pb.WatchResponse
+	}{
+		"Watch":             {&pb.WatchRequest{}, after, resps},
+		"WatchMany/all":     {m.watches[1].req, m.watches[1].after, m.watches[1].resps},
+		"WatchMany/compute": {m.watches[2].req, m.watches[2].after, m.watches[2].resps},
+	}
+	for name, s := range streams {
+		checkStream(t, name, s.after, s.resps, e.expected(s.req, s.after))
+		most := 0
+		for _, r := range s.resps {
+			revs := map[uint64]bool{}
+			for _, ev := range r.GetEvents() {
+				revs[ev.GetRevision()] = true
+			}
+			most = max(most, len(revs))
+		}
+		if most < 2 {
+			t.Errorf("%s: no response carried more than one revision (%d responses for %d revisions)", name, len(s.resps), target-s.after)
+		}
+		t.Logf("%s: %d responses for %d revisions, up to %d revisions in one", name, len(s.resps), target-s.after, most)
+	}
+}
