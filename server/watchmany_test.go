@@ -142,7 +142,7 @@ func (w *manyWatch) reached(target uint64) bool {
 func TestWatchManyFiltersStartsAndCancel(t *testing.T) {
 	e := newEnv(t)
 	e.putChips()
-	if err := e.putObservations(e.vendorA, loadObservations(1)); err != nil {
+	if err := e.putObservations(e.stat, loadObservations(1)); err != nil {
 		t.Fatal(err)
 	}
 	rev0 := e.revision()
