@@ -2,7 +2,6 @@ package server
 
 import (
 	"fmt"
-	"math"
 	"slices"
 
 	"github.com/computescale/computescale/estimator"
@@ -19,34 +18,13 @@ func eventsOf(c store.Change) []*pb.Event {
 	}
 	var out []*pb.Event
 	for _, cell := range c.Cells {
-		prov, _ := estimator.ProvinceByCode(cell.Province)
 		e := stamp(pb.EventKind_EVENT_KIND_COMPUTE)
-		e.Change = &pb.Event_Compute{Compute: &pb.ComputeCellChange{
-			Province: protoconv.ProvinceToProto(prov), Series: pb.ComputeSeries(cell.Series),
-			Period: protoconv.PeriodToProto(cell.Period), Eflops: float64(cell.MFLOPS) / 1e12,
-			Mflops: cell.MFLOPS, Units: cell.Units, Records: cell.Records,
-		}}
+		e.Change = &pb.Event_Compute{Compute: protoconv.CellChangeToProto(cell)}
 		out = append(out, e)
 	}
 	for _, sc := range c.Scores {
-		prov, _ := estimator.ProvinceByCode(sc.Province)
-		ch := &pb.IndexScoreChange{Province: protoconv.ProvinceToProto(prov), Year: int32(sc.Year)}
-		if !sc.Deleted {
-			s := sc.Summary
-			ch.Produced, ch.Coverage, ch.Rank, ch.Tier = s.Produced, s.Coverage, int32(s.Rank), int32(s.Tier)
-			if s.Produced {
-				ch.Composite = s.Composite
-			}
-			for i, d := range s.Dimensions {
-				dc := &pb.DimensionScoreChange{Dimension: estimator.Dimensions()[i], Present: d.Present, Rank: int32(d.Rank)}
-				if d.Present && !math.IsNaN(d.Score) {
-					dc.Score = d.Score
-				}
-				ch.Dimensions = append(ch.Dimensions, dc)
-			}
-		}
 		e := stamp(pb.EventKind_EVENT_KIND_INDEX_SCORE)
-		e.Change = &pb.Event_IndexScore{IndexScore: ch}
+		e.Change = &pb.Event_IndexScore{IndexScore: protoconv.ScoreChangeToProto(sc)}
 		out = append(out, e)
 	}
 	if c.Methodology != 0 {

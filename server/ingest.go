@@ -14,6 +14,7 @@ import (
 
 	"github.com/computescale/computescale/estimator"
 	pb "github.com/computescale/computescale/proto/computescale/v1"
+	"github.com/computescale/computescale/proto/protoconv"
 	"github.com/computescale/computescale/store"
 )
 
@@ -188,7 +189,7 @@ func (s *Server) batchFromProto(in []*pb.ShipmentRecord) ([]estimator.Record, er
 	var vs []estimator.FieldViolation
 	seen := make(map[string]int, len(in))
 	for i, r := range in {
-		rec, rvs := recordFromProto(r, maxYear)
+		rec, rvs := protoconv.CheckedRecordFromProto(r, maxYear)
 		if len(rvs) > 0 {
 			vs = append(vs, estimator.Prefix(fmt.Sprintf("records[%d].", i), rvs)...)
 		}

@@ -1,10 +1,13 @@
 // Package protoconv converts between computescale.v1 messages and the domain
-// types of package estimator. It is the edge that STYLE.md asks for: the
-// server, the client library and the tools all convert here, and nothing
-// deeper sees a proto message.
+// types of package estimator, and turns the store's committed changes into
+// watch events. It is the one home of that conversion, the edge that
+// STYLE.md asks for: the server, the tools and the tests all convert here
+// (the server adds only what needs a request's context, such as its clock),
+// and nothing deeper sees a proto message.
 package protoconv
 
 import (
+	"fmt"
 	"strconv"
 
 	"github.com/computescale/computescale/estimator"
@@ -113,6 +116,24 @@ func RecordFromProto(r *pb.ShipmentRecord) estimator.Record {
 		rec.Components = append(rec.Components, comp)
 	}
 	return rec
+}
+
+// CheckedRecordFromProto converts a shipment record and validates everything
+// that needs no catalog (Record.Validate with maxYear), returning violations
+// relative to the record; an unknown province is named with the value given.
+func CheckedRecordFromProto(r *pb.ShipmentRecord, maxYear int) (estimator.Record, []estimator.FieldViolation) {
+	rec := RecordFromProto(r)
+	var vs []estimator.FieldViolation
+	if rec.Province == 0 {
+		vs = append(vs, estimator.FieldViolation{Field: "province", Description: fmt.Sprintf("unknown province %q: give a GB/T 2260 code, ISO 3166-2 code, pinyin or Chinese name", r.GetProvince())})
+	}
+	for _, v := range rec.Validate(maxYear) {
+		if v.Field == "province" && rec.Province == 0 {
+			continue // already named with the value given
+		}
+		vs = append(vs, v)
+	}
+	return rec, vs
 }
 
 // RecordToProto converts a domain record, naming the province by its code.
