@@ -179,30 +179,90 @@ func (b *batch) end(err error, batchID, revision uint64) (*spb.Status, uint64) {
 }
 
 // batchFromProto converts and checks a whole batch, collecting every
-// violation under records[i] so that a vendor can fix them all at once.
+// violation under records[i] so that a vendor can fix them all at once. The
+// catalog checks (unknown chips, a record that derives no compute) are the
+// store's, at commit; a batch already rejected here never gets there, so
+// they are made here too, read-only, lest a vendor fix one kind of mistake
+// only to be told of the next.
 func (s *Server) batchFromProto(in []*pb.ShipmentRecord) ([]estimator.Record, error) {
 	if err := s.checkBatchSize("records", len(in)); err != nil {
 		return nil, err
 	}
 	maxYear := s.maxYear()
 	recs := make([]estimator.Record, len(in))
-	var vs []estimator.FieldViolation
+	perRecord := make([][]estimator.FieldViolation, len(in))
+	failed := false
 	seen := make(map[string]int, len(in))
 	for i, r := range in {
 		rec, rvs := protoconv.CheckedRecordFromProto(r, maxYear)
-		if len(rvs) > 0 {
-			vs = append(vs, estimator.Prefix(fmt.Sprintf("records[%d].", i), rvs)...)
-		}
+		perRecord[i] = rvs
 		if j, dup := seen[rec.ID]; dup && rec.ID != "" {
-			vs = append(vs, estimator.FieldViolation{Field: fmt.Sprintf("records[%d].record_id", i), Description: fmt.Sprintf("record_id %q repeats records[%d]", rec.ID, j)})
+			perRecord[i] = append(perRecord[i], estimator.FieldViolation{Field: "record_id", Description: fmt.Sprintf("record_id %q repeats records[%d]", rec.ID, j)})
 		}
+		failed = failed || len(perRecord[i]) > 0
 		seen[rec.ID] = i
 		recs[i] = rec
 	}
-	if err := estimator.Invalid("batch rejected: invalid records", vs); err != nil {
-		return nil, err
+	if !failed {
+		return recs, nil
 	}
-	return recs, nil
+	catalog := s.catalogChecker()
+	var vs []estimator.FieldViolation
+	for i := range recs {
+		rvs := append(perRecord[i], catalog(&recs[i], len(perRecord[i]) == 0)...)
+		vs = append(vs, estimator.Prefix(fmt.Sprintf("records[%d].", i), rvs)...)
+	}
+	return nil, estimator.Invalid("batch rejected: invalid records", vs)
+}
+
+// catalogChecker returns a check of a record against the chip catalog, for
+// a batch that is rejected anyway: for a record valid on its own, the
+// store's own derivation (unknown chips, no compute); for an invalid one,
+// whose derivation may not be meaningful, only that its chip ids exist.
+// Each id is looked up once. If the catalog cannot be read, the check says
+// nothing rather than call a chip unknown.
+func (s *Server) catalogChecker() func(r *estimator.Record, valid bool) []estimator.FieldViolation {
+	specs := map[string]*estimator.ChipSpec{}
+	unreadable := false
+	resolve := func(id string) (estimator.ChipSpec, bool) {
+		spec, seen := specs[id]
+		if !seen {
+			got, err := s.store.Chip(id)
+			var e *estimator.Error
+			switch {
+			case err == nil:
+				spec = &got
+			case !errors.As(err, &e) || e.Code != estimator.ENotFound:
+				unreadable = true
+			}
+			specs[id] = spec
+		}
+		if spec == nil {
+			return estimator.ChipSpec{}, false
+		}
+		return *spec, true
+	}
+	return func(r *estimator.Record, valid bool) []estimator.FieldViolation {
+		if valid {
+			var e *estimator.Error
+			if _, err := r.Contributions(resolve); errors.As(err, &e) && e.Code == estimator.EInvalid && !unreadable {
+				return e.Violations
+			}
+			return nil
+		}
+		var vs []estimator.FieldViolation
+		for i, c := range r.Components {
+			if c.Inline == nil && c.ChipID != "" {
+				if _, ok := resolve(c.ChipID); !ok {
+					vs = append(vs, estimator.FieldViolation{Field: fmt.Sprintf("components[%d].chip_id", i), Description: fmt.Sprintf("unknown chip id %q", c.ChipID)})
+				}
+			}
+		}
+		if unreadable {
+			return nil
+		}
+		return vs
+	}
 }
 
 // RetractShipments removes the caller's own records.

@@ -181,13 +181,13 @@ func planObservations(tx *bbolt.Tx, actor string, obs []estimator.Observation, r
 		}
 		writes = append(writes, w)
 	}
-	if err := estimator.Invalid("batch has invalid or implausible observations", invalid); err != nil {
+	if err := estimator.Invalid("batch rejected: invalid or implausible observations", invalid); err != nil {
 		return nil, err
 	}
 	if len(conflict) > 0 {
 		return nil, &estimator.Error{
 			Code:       estimator.EAlreadyExists,
-			Message:    fmt.Sprintf("%d observations exist with different values; set replace to overwrite them", len(conflict)),
+			Message:    fmt.Sprintf("batch rejected: %d observations exist with different values; set replace to overwrite them", len(conflict)),
 			Violations: conflict,
 		}
 	}

@@ -147,13 +147,13 @@ func (in *ingest) check(recs []estimator.Record, pb *preparedBatch) error {
 			return err
 		}
 	}
-	if err := estimator.Invalid("batch has invalid records", in.invalid); err != nil {
+	if err := estimator.Invalid("batch rejected: invalid records", in.invalid); err != nil {
 		return err
 	}
 	if len(in.conflict) > 0 {
 		return &estimator.Error{
 			Code:       estimator.EAlreadyExists,
-			Message:    fmt.Sprintf("%d records exist with different content; set replace to overwrite them", len(in.conflict)),
+			Message:    fmt.Sprintf("batch rejected: %d records exist with different content; set replace to overwrite them", len(in.conflict)),
 			Violations: in.conflict,
 		}
 	}
@@ -222,7 +222,7 @@ func (in *ingest) checkRecord(i int, r *estimator.Record, pr *prepared) error {
 	}
 	if !in.fast {
 		if err := in.deltas.add(r.Province, cs, +1); err != nil {
-			return &estimator.Error{Code: estimator.EResourceExhausted, Message: "batch would overflow a cell",
+			return &estimator.Error{Code: estimator.EResourceExhausted, Message: "batch rejected: a cell would overflow",
 				Violations: []estimator.FieldViolation{{Field: prefix + "units", Description: err.Error()}}}
 		}
 		in.refs.add(in.vendor, r, +1)
