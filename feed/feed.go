@@ -22,9 +22,10 @@
 //
 // JSON Lines: one computescale.v1.ShipmentRecord per line in the protobuf
 // JSON mapping (e.g. {"recordId":"r1","province":"CN-GD","period":{"year":2024},
-// "serverClass":"SERVER_CLASS_AI_SERVER","units":"10","components":[{"count":8,
-// "chipId":"nvidia-h100-sxm"}]}); this is also the only way to give an inline
-// chip spec. Blank lines and lines starting with # are skipped.
+// "serverClass":"ai","units":"10","components":[{"count":8,
+// "chipId":"nvidia-h100-sxm"}]}); serverClass takes the CSV's class names
+// (general, ai, super) as well as the enum's (SERVER_CLASS_AI_SERVER). This
+// is also the only way to give an inline chip spec. Blank lines and lines starting with # are skipped.
 //
 // # Observations
 //
@@ -53,6 +54,7 @@ package feed
 import (
 	"bufio"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -114,8 +116,8 @@ func readJSONLines(r io.Reader) ([]Shipment, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		rec := &pb.ShipmentRecord{}
-		if err := protojson.Unmarshal([]byte(line), rec); err != nil {
+		rec, err := shipmentFromJSON([]byte(line))
+		if err != nil {
 			return nil, fmt.Errorf("line %d: %w", n, err)
 		}
 		out = append(out, Shipment{Line: n, Record: rec})
@@ -212,6 +214,49 @@ func csvRecord(row []string, col map[string]int) (*pb.ShipmentRecord, error) {
 		return nil, fmt.Errorf("column components: %w", err)
 	}
 	return rec, nil
+}
+
+// shipmentFromJSON reads one JSON line. serverClass may also be one of the
+// CSV's names (general, ai, super): the enum's own names are tried first, so
+// a line that protojson reads as it is costs nothing more.
+func shipmentFromJSON(line []byte) (*pb.ShipmentRecord, error) {
+	rec := &pb.ShipmentRecord{}
+	err := protojson.Unmarshal(line, rec)
+	if err == nil {
+		return rec, nil
+	}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(line, &fields) != nil {
+		return nil, err
+	}
+	renamed := false
+	for _, key := range []string{"serverClass", "server_class"} {
+		var name string
+		if raw, ok := fields[key]; !ok || json.Unmarshal(raw, &name) != nil {
+			continue
+		}
+		class, cerr := parseClass(name)
+		if cerr != nil {
+			return nil, fmt.Errorf("%s: %q is not general, ai or super (or %s)", key, name, strings.Join(classEnumNames(), ", "))
+		}
+		fields[key], _ = json.Marshal(class.String())
+		renamed = true
+	}
+	if !renamed {
+		return nil, err
+	}
+	fixed, merr := json.Marshal(fields)
+	if merr != nil {
+		return nil, err
+	}
+	if err := protojson.Unmarshal(fixed, rec); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+func classEnumNames() []string {
+	return []string{pb.ServerClass_SERVER_CLASS_GENERAL_SERVER.String(), pb.ServerClass_SERVER_CLASS_AI_SERVER.String(), pb.ServerClass_SERVER_CLASS_SUPERCOMPUTER.String()}
 }
 
 func parseClass(s string) (pb.ServerClass, error) {

@@ -3,6 +3,8 @@ package feed
 import (
 	"strings"
 	"testing"
+
+	pb "github.com/computescale/computescale/proto/computescale/v1"
 )
 
 // TestMalformedFeeds is the feed half of the README's bad-input table: every
@@ -57,5 +59,34 @@ func TestReadShipments(t *testing.T) {
 	}
 	if got[0].Record.GetNote() != "dual, 8480+" {
 		t.Errorf("note = %q", got[0].Record.GetNote())
+	}
+}
+
+// TestJSONLinesClassNames: a JSON line may name the class as the CSV does
+// (general, ai, super) as well as by the enum, and a wrong name says which
+// are right.
+func TestJSONLinesClassNames(t *testing.T) {
+	for name, want := range map[string]pb.ServerClass{
+		"general":                     pb.ServerClass_SERVER_CLASS_GENERAL_SERVER,
+		"ai":                          pb.ServerClass_SERVER_CLASS_AI_SERVER,
+		"AI":                          pb.ServerClass_SERVER_CLASS_AI_SERVER,
+		"super":                       pb.ServerClass_SERVER_CLASS_SUPERCOMPUTER,
+		"SERVER_CLASS_SUPERCOMPUTER":  pb.ServerClass_SERVER_CLASS_SUPERCOMPUTER,
+		"SERVER_CLASS_GENERAL_SERVER": pb.ServerClass_SERVER_CLASS_GENERAL_SERVER,
+	} {
+		line := `{"recordId":"r1","province":"CN-GD","period":{"year":2024},"serverClass":"` + name +
+			`","units":"10","components":[{"count":8,"chipId":"nvidia-h100-sxm"}]}`
+		got, err := ReadShipments(strings.NewReader(line+"\n"), JSONLines)
+		if err != nil {
+			t.Errorf("class %q: %v", name, err)
+			continue
+		}
+		if c := got[0].Record.GetServerClass(); c != want || got[0].Record.GetUnits() != 10 || got[0].Record.GetComponents()[0].GetChipId() != "nvidia-h100-sxm" {
+			t.Errorf("class %q: read %v", name, got[0].Record)
+		}
+	}
+	_, err := ReadShipments(strings.NewReader(`{"recordId":"r1","serverClass":"gpu"}`+"\n"), JSONLines)
+	if err == nil || !strings.Contains(err.Error(), "line 1") || !strings.Contains(err.Error(), "general, ai or super") {
+		t.Errorf("an unknown class: %v, want the line and the names", err)
 	}
 }
