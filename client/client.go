@@ -37,6 +37,8 @@ type options struct {
 	tls      *tls.Config
 	timeout  time.Duration
 	dialOpts []grpc.DialOption
+	// dialTimeout, when set, makes New connect eagerly (dial.go).
+	dialTimeout time.Duration
 }
 
 // Option configures New.
@@ -57,7 +59,8 @@ func WithDialOptions(opts ...grpc.DialOption) Option {
 	return func(o *options) { o.dialOpts = append(o.dialOpts, opts...) }
 }
 
-// New connects lazily to addr (host:port); the first call dials.
+// New connects lazily to addr (host:port), so that the first call dials,
+// unless WithDialTimeout asks it to connect first.
 func New(addr string, opts ...Option) (*Client, error) {
 	o := options{timeout: DefaultTimeout}
 	for _, opt := range opts {
@@ -82,11 +85,18 @@ func New(addr string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("computescale client for %s: %w", addr, err)
 	}
-	return &Client{
+	c := &Client{
 		conn: conn, timeout: o.timeout,
 		Chips: pb.NewChipServiceClient(conn), Ingest: pb.NewIngestServiceClient(conn),
 		Compute: pb.NewComputeServiceClient(conn),
-	}, nil
+	}
+	if o.dialTimeout > 0 {
+		if err := c.connect(addr, o.dialTimeout); err != nil {
+			conn.Close()
+			return nil, err
+		}
+	}
+	return c, nil
 }
 
 // readRetryPolicy retries the read-only RPCs on UNAVAILABLE. A call sent on a

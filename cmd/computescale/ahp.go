@@ -20,7 +20,7 @@ import (
 
 func newAHPCmd() *cobra.Command {
 	var cf clientFlags
-	var asJSON bool
+	var out outputFlag
 	var hints int
 	cmd := &cobra.Command{
 		Use:   "ahp FILE",
@@ -28,7 +28,7 @@ func newAHPCmd() *cobra.Command {
 		Long: `ahp sends a pairwise comparison matrix, or a hierarchy of them, to the
 server's EvaluateWeights (nothing is stored) and prints the priority vector,
 λmax, CI = (λmax − n)/(n − 1), CR = CI/RI(n) with Saaty's random index table,
-the verdict (acceptable when CR < 0.10) and the judgements that contribute
+the verdict (acceptable when CR < 0.10; the command exits 1 otherwise) and the judgements that contribute
 most to the inconsistency, with the value that would agree with the weights.
 
 FILE is JSON (- reads standard input), in one of three forms:
@@ -50,6 +50,10 @@ FILE is JSON (- reads standard input), in one of three forms:
 		Example: `  echo '{"matrix": [[1,"1/2",4,3,3],[2,1,7,5,5],["1/4","1/7",1,"1/2","1/3"],["1/3","1/5",2,1,1],["1/3","1/5",3,1,1]]}' | computescale ahp -`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			format, err := out.get()
+			if err != nil {
+				return err
+			}
 			b, err := readInput(cmd.InOrStdin(), args[0])
 			if err != nil {
 				return err
@@ -67,13 +71,64 @@ FILE is JSON (- reads standard input), in one of three forms:
 			if err != nil {
 				return err
 			}
-			return show(cmd.OutOrStdout(), asJSON, resp, func() { printEvaluation(cmd.OutOrStdout(), req, resp, hints) })
+			v := view{msg: resp, tab: weightsTable(req, resp), text: func(w io.Writer) { printEvaluation(w, req, resp, hints) }}
+			if err := v.write(cmd.OutOrStdout(), format); err != nil {
+				return err
+			}
+			return notAcceptable(resp)
 		},
 	}
 	cf.register(cmd.Flags())
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the EvaluateWeightsResponse as JSON")
+	out.register(cmd.Flags())
 	cmd.Flags().IntVar(&hints, "hints", 3, "inconsistency hints to print per matrix")
 	return cmd
+}
+
+// notAcceptable is the command's error when a matrix's consistency ratio is
+// 0.10 or more, so that a script sees the verdict in the exit status.
+func notAcceptable(resp *pb.EvaluateWeightsResponse) error {
+	var bad []string
+	if ev := resp.GetEvaluation(); ev != nil && !ev.GetAcceptable() {
+		bad = append(bad, fmt.Sprintf("the matrix (CR %.4f)", ev.GetConsistencyRatio()))
+	}
+	for _, n := range resp.GetNodes() {
+		if ev := n.GetEvaluation(); ev != nil && !ev.GetAcceptable() {
+			bad = append(bad, fmt.Sprintf("node %s (CR %.4f)", n.GetCode(), ev.GetConsistencyRatio()))
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	return fmt.Errorf("not acceptable (CR ≥ %.2f): %s", estimator.AcceptableCR, strings.Join(bad, ", "))
+}
+
+// weightsTable is the CSV form: one row per weight, with its node's
+// consistency (for a plain matrix the node is "matrix" and the items are
+// numbered from 1).
+func weightsTable(req *pb.EvaluateWeightsRequest, resp *pb.EvaluateWeightsResponse) *table {
+	tab := newTable(column{name: "node"}, column{name: "item"}, column{name: "weight"}, column{name: "cr"}, column{name: "acceptable"})
+	consistency := func(ev *pb.AhpEvaluation) (string, string) {
+		if ev == nil {
+			return "", ""
+		}
+		return strconv.FormatFloat(ev.GetConsistencyRatio(), 'g', -1, 64), strconv.FormatBool(ev.GetAcceptable())
+	}
+	if req.GetMatrix() != nil {
+		cr, ok := consistency(resp.GetEvaluation())
+		for i, w := range resp.GetEvaluation().GetWeights() {
+			tab.add("matrix", strconv.Itoa(i+1), strconv.FormatFloat(w, 'g', -1, 64), cr, ok)
+		}
+		return tab
+	}
+	for _, n := range resp.GetNodes() {
+		cr, ok := consistency(n.GetEvaluation())
+		for i, c := range n.GetChildren() {
+			if i < len(n.GetLocalWeights()) {
+				tab.add(n.GetCode(), c, strconv.FormatFloat(n.GetLocalWeights()[i], 'g', -1, 64), cr, ok)
+			}
+		}
+	}
+	return tab
 }
 
 func readInput(stdin io.Reader, name string) ([]byte, error) {

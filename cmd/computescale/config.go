@@ -41,7 +41,7 @@ func applyConfig(cmd *cobra.Command, env func(string) (string, bool)) error {
 		if err != nil || f.Changed || f.Name == "config" || f.Name == "help" {
 			return
 		}
-		name := "COMPUTESCALE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		name := envName(f.Name)
 		if v, ok := env(name); ok {
 			if serr := f.Value.Set(v); serr != nil {
 				err = fmt.Errorf("$%s: %w", name, serr)
@@ -55,4 +55,10 @@ func applyConfig(cmd *cobra.Command, env func(string) (string, bool)) error {
 		}
 	})
 	return err
+}
+
+// envName is the environment variable of a flag: --dial-timeout is
+// COMPUTESCALE_DIAL_TIMEOUT.
+func envName(flag string) string {
+	return "COMPUTESCALE_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
 }

@@ -249,15 +249,15 @@ func printDemo(ctx context.Context, addr, token string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Compute scale by province, six-year window %s..%s (EFlops; synthetic demo data)\n\n",
-		protoconv.PeriodFromProto(nat.GetWindowStart()), end)
-	printTotals(out, rows, nat)
+	fmt.Fprintf(out, "Compute scale by province as of %s (synthetic demo data)\n\n", end)
+	if err := totalsView(nil, rows, nat).write(out, outTable); err != nil {
+		return err
+	}
 	year := demoIndexYear()
 	scores, err := c.ListIndex(ctx, year, "", 0)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "\nCompute development index %d (先进计算暨算力发展指数; synthetic demo data shaped after the blue book, not CAICT's scores)\n\n", year)
-	printIndex(out, scores, "")
-	return nil
+	return indexView(nil, scores, "").write(out, outTable)
 }

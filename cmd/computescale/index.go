@@ -2,12 +2,12 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"math"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/computescale/computescale/estimator"
 	pb "github.com/computescale/computescale/proto/computescale/v1"
@@ -18,7 +18,7 @@ func newIndexCmd() *cobra.Command {
 	var year int
 	var dimension string
 	var version uint64
-	var asJSON bool
+	var out outputFlag
 	cmd := &cobra.Command{
 		Use:   "index",
 		Short: "Print a year's compute development index ranking, with a bar per province",
@@ -31,6 +31,10 @@ A province below the methodology's coverage threshold has no composite ("—").`
 		Example: "  computescale index --year 2024\n  computescale index --year 2024 --dimension tech --methodology-version 1",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			format, err := out.get()
+			if err != nil {
+				return err
+			}
 			if dimension != "" && !slices.Contains(estimator.Dimensions(), dimension) {
 				return fmt.Errorf("--dimension %q: want one of %s", dimension, strings.Join(estimator.Dimensions(), ", "))
 			}
@@ -47,23 +51,23 @@ A province below the methodology's coverage threshold has no composite ("—").`
 			if len(scores) > 0 {
 				resp.MethodologyVersion, resp.Revision = scores[0].GetMethodologyVersion(), scores[0].GetRevision()
 			}
-			return show(cmd.OutOrStdout(), asJSON, resp, func() { printIndex(cmd.OutOrStdout(), scores, dimension) })
+			return indexView(resp, scores, dimension).write(cmd.OutOrStdout(), format)
 		},
 	}
 	cf.register(cmd.Flags())
 	cmd.Flags().IntVar(&year, "year", 2024, "the index year")
 	cmd.Flags().StringVar(&dimension, "dimension", "", "rank by this dimension: scale, industry, tech, env or app (default: the composite)")
 	cmd.Flags().Uint64Var(&version, "methodology-version", 0, "a stored methodology version (0 = the current one)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (protobuf JSON mapping) instead of a table")
+	out.register(cmd.Flags())
 	return cmd
 }
 
 // barWidth is the length of the longest bar, in character cells.
 const barWidth = 30
 
-// printIndex writes the ranking table, in the order given (the server's rank
-// order), and a footer naming the methodology and revision.
-func printIndex(out io.Writer, scores []*pb.IndexScore, dimension string) {
+// indexView is the ranking table, in the order given (the server's rank
+// order), with a footer naming the methodology and revision.
+func indexView(msg proto.Message, scores []*pb.IndexScore, dimension string) view {
 	key := func(s *pb.IndexScore) (float64, int32, bool) {
 		if dimension == "" {
 			return s.GetComposite(), s.GetRank(), s.GetProduced()
@@ -72,19 +76,21 @@ func printIndex(out io.Writer, scores []*pb.IndexScore, dimension string) {
 		return d.GetScore(), d.GetRank(), d.GetPresent()
 	}
 	top := 0.0
-	nameWidth := len("province")
 	for _, s := range scores {
 		if v, _, ok := key(s); ok {
 			top = math.Max(top, v)
 		}
-		nameWidth = max(nameWidth, displayWidth(provinceLabel(s.GetProvince())))
 	}
 	rankBy := "composite"
 	if dimension != "" {
 		rankBy = dimension
 	}
-	fmt.Fprintf(out, "%4s  %s  %9s  %4s  %7s %8s %7s %7s %7s  %8s  %s\n", "rank", pad("province", nameWidth),
-		"composite", "tier", "scale", "industry", "tech", "env", "app", "coverage", "by "+rankBy)
+	cols := []column{{name: "rank", right: true}, {name: "province"}, {name: "composite", right: true}, {name: "tier", right: true}}
+	for _, d := range estimator.Dimensions() {
+		cols = append(cols, column{name: d, right: true})
+	}
+	cols = append(cols, column{name: "coverage", right: true}, column{name: "by " + rankBy, termOnly: true})
+	tab := newTable(cols...)
 	for _, s := range scores {
 		v, rank, ok := key(s)
 		composite, tier, rankCell, bar := "—", "—", "—", ""
@@ -94,17 +100,18 @@ func printIndex(out io.Writer, scores []*pb.IndexScore, dimension string) {
 		if ok {
 			rankCell, bar = fmt.Sprint(rank), scoreBar(v, top, barWidth)
 		}
-		dims := make([]any, 0, 5)
+		cells := []string{rankCell, provinceLabel(s.GetProvince()), composite, tier}
 		for _, d := range estimator.Dimensions() {
-			dims = append(dims, scoreCell(dimensionOf(s, d)))
+			cells = append(cells, scoreCell(dimensionOf(s, d)))
 		}
-		fmt.Fprintf(out, "%4s  %s  %9s  %4s  %7s %8s %7s %7s %7s  %8.2f  %s\n", append(append([]any{rankCell,
-			pad(provinceLabel(s.GetProvince()), nameWidth), composite, tier}, dims...), s.GetCoverage(), bar)...)
+		tab.add(append(cells, fmt.Sprintf("%.2f", s.GetCoverage()), bar)...)
 	}
+	v := view{msg: msg, tab: tab}
 	if len(scores) > 0 {
-		fmt.Fprintf(out, "methodology v%d, revision %d; bars scaled to the largest %s (%.2f)\n",
-			scores[0].GetMethodologyVersion(), scores[0].GetRevision(), rankBy, top)
+		v.foot = []string{fmt.Sprintf("index year %d, methodology v%d, revision %d; bars scaled to the largest %s (%.2f)",
+			scores[0].GetYear(), scores[0].GetMethodologyVersion(), scores[0].GetRevision(), rankBy, top)}
 	}
+	return v
 }
 
 func dimensionOf(s *pb.IndexScore, code string) *pb.DimensionScore {
@@ -134,25 +141,4 @@ func scoreBar(v, top float64, width int) string {
 	eighths := int(math.Round(v / top * float64(width*8)))
 	partial := []string{"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"}
 	return strings.Repeat("█", eighths/8) + partial[eighths%8]
-}
-
-// pad left-aligns s in width terminal cells.
-func pad(s string, width int) string {
-	return s + strings.Repeat(" ", max(0, width-displayWidth(s)))
-}
-
-// displayWidth counts terminal cells: two for East Asian wide characters
-// (the provinces' Chinese names), one for the rest.
-func displayWidth(s string) int {
-	n := 0
-	for _, r := range s {
-		switch {
-		case r >= 0x1100 && r <= 0x115F, r >= 0x2E80 && r <= 0xA4CF, r >= 0xAC00 && r <= 0xD7A3,
-			r >= 0xF900 && r <= 0xFAFF, r >= 0xFE30 && r <= 0xFE4F, r >= 0xFF00 && r <= 0xFF60, r >= 0xFFE0 && r <= 0xFFE6:
-			n += 2
-		default:
-			n++
-		}
-	}
-	return n
 }

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/status"
 
 	"github.com/computescale/computescale/client"
@@ -80,7 +78,7 @@ command then exits non-zero.`,
 				reportRejected(cmd.ErrOrStderr(), items.lines, items.field, b)
 			}
 			if len(sum.Rejected) > 0 {
-				return errors.New("some batches were rejected; nothing of them was stored")
+				return fmt.Errorf("%d of %d batches rejected (nothing of a rejected batch is stored); the rest are stored", len(sum.Rejected), sum.Batches)
 			}
 			return nil
 		},
@@ -153,23 +151,16 @@ func readObservationFeed(r io.Reader, format feed.Format) (feedItems, error) {
 // i counted within the batch), the line of that entry.
 func reportRejected(w io.Writer, lines []int, field string, b client.BatchResult) {
 	st := status.Convert(b.Err)
-	fmt.Fprintf(w, "batch %d (lines %d-%d) rejected: %s: %s\n", b.Index+1,
-		lines[b.First], lines[b.First+b.Len-1], st.Code(), st.Message())
-	for _, d := range st.Details() {
-		br, ok := d.(*errdetails.BadRequest)
-		if !ok {
+	fmt.Fprintf(w, "lines %d-%d (batch %d): %s: %s\n", lines[b.First], lines[b.First+b.Len-1], b.Index+1, st.Code(), st.Message())
+	for _, v := range fieldViolations(b.Err) {
+		if i, rest, ok := entryField(v.GetField(), field); ok && i < b.Len {
+			if rest != "" {
+				rest += ": "
+			}
+			fmt.Fprintf(w, "  line %d: %s%s\n", lines[b.First+i], rest, v.GetDescription())
 			continue
 		}
-		for _, v := range br.GetFieldViolations() {
-			if i, rest, ok := entryField(v.GetField(), field); ok && i < b.Len {
-				if rest != "" {
-					rest += ": "
-				}
-				fmt.Fprintf(w, "  line %d: %s%s\n", lines[b.First+i], rest, v.GetDescription())
-				continue
-			}
-			fmt.Fprintf(w, "  %s: %s\n", v.GetField(), v.GetDescription())
-		}
+		fmt.Fprintf(w, "  %s: %s\n", v.GetField(), v.GetDescription())
 	}
 }
 

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -15,7 +14,7 @@ func main() {
 	defer stop()
 	cmd := newRootCmd(os.Stdout, os.Stderr)
 	if err := cmd.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "computescale:", err)
+		printError(os.Stderr, err)
 		os.Exit(1)
 	}
 }

@@ -36,7 +36,7 @@ func TestDemoOnce(t *testing.T) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
 	}
-	compute, index, ok := strings.Cut(table(out), "\nCompute development index 2024")
+	compute, index, ok := strings.Cut(demoTable(out), "\nCompute development index 2024")
 	if !ok {
 		t.Fatalf("demo output has no 2024 index table:\n%s", out)
 	}
@@ -71,13 +71,13 @@ func TestDemoOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if table(out) != table(out2) {
-		t.Errorf("second load changed the table:\n%s\n---\n%s", table(out), table(out2))
+	if demoTable(out) != demoTable(out2) {
+		t.Errorf("second load changed the table:\n%s\n---\n%s", demoTable(out), demoTable(out2))
 	}
 }
 
-// table is the demo output up to the blank line before the tokens.
-func table(out string) string {
+// demoTable is the demo output up to the blank line before the tokens.
+func demoTable(out string) string {
 	i := strings.Index(out, "\nserving on")
 	if i < 0 {
 		return out

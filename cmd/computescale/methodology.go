@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,7 +22,7 @@ func newMethodologyCmd() *cobra.Command {
 hierarchy (explicit weights or AHP matrices), the normalisation and its
 targets, the aggregation, the coverage threshold, the tiers and the
 FP32-equivalent factors. Its JSON form is computescale.v1.Methodology in the
-protobuf JSON mapping: "get --json" prints it and "put" reads it back
+protobuf JSON mapping: "get -o json" prints it and "put" reads it back
 (version, createTime, indicators and leafWeights are output only and
 ignored).`,
 	}
@@ -32,10 +33,17 @@ ignored).`,
 
 func newMethodologyGetCmd(cf *clientFlags) *cobra.Command {
 	var version uint64
-	var asJSON bool
+	var out outputFlag
 	cmd := &cobra.Command{
 		Use: "get", Short: "Print the current methodology or a stored version", Args: cobra.NoArgs,
+		Long: `get prints a methodology: -o table (the default) a readable summary with the
+hierarchy's weights, -o json the document that put reads, -o csv the
+hierarchy as rows (node, parent, local and global weight).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			format, err := out.get()
+			if err != nil {
+				return err
+			}
 			c, err := cf.dial()
 			if err != nil {
 				return err
@@ -45,8 +53,8 @@ func newMethodologyGetCmd(cf *clientFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return show(cmd.OutOrStdout(), true, m, nil)
+			if format == outJSON {
+				return writeJSON(cmd.OutOrStdout(), m)
 			}
 			// The hierarchy's local weights come from evaluating it; a stored
 			// methodology always evaluates, consistent or not.
@@ -55,12 +63,13 @@ func newMethodologyGetCmd(cf *clientFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			printMethodology(cmd.OutOrStdout(), m, ev.GetNodes())
-			return nil
+			v := view{msg: m, tab: hierarchyTable(m, ev.GetNodes()),
+				text: func(w io.Writer) { printMethodology(w, m, ev.GetNodes()) }}
+			return v.write(cmd.OutOrStdout(), format)
 		},
 	}
 	cmd.Flags().Uint64Var(&version, "version", 0, "a stored version (0 = the current one)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print the methodology as JSON (what put reads)")
+	out.register(cmd.Flags())
 	return cmd
 }
 
@@ -74,7 +83,7 @@ standard input), stores it as the next version, makes it current and rescores
 every index year in the same commit. A hierarchy node whose AHP consistency
 ratio is 0.10 or more is refused (FailedPrecondition) unless
 --allow-inconsistent is given; "computescale ahp" evaluates a hierarchy first.`,
-		Example: "  computescale methodology get --json > m.json && $EDITOR m.json && computescale methodology put m.json",
+		Example: "  computescale methodology get -o json > m.json && $EDITOR m.json && computescale methodology put m.json",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, err := readInput(cmd.InOrStdin(), args[0])
@@ -132,19 +141,7 @@ func printMethodology(out io.Writer, m *pb.Methodology, nodes []*pb.NodeWeights)
 	f := m.GetFactors()
 	fmt.Fprintf(out, "FP32-eq        FP16 × %g, FP64 × %g; AI host CPUs in basic: %t\n\n", f.GetFp16(), f.GetFp64(), f.GetIncludeAiHostCpus())
 
-	local := map[string]float64{}
-	global := map[string]float64{}
-	for _, nw := range nodes {
-		global[nw.GetCode()] = nw.GetGlobalWeight()
-		for i, c := range nw.GetChildren() {
-			if i < len(nw.GetLocalWeights()) {
-				local[c] = nw.GetLocalWeights()[i]
-			}
-		}
-	}
-	for _, lw := range m.GetLeafWeights() {
-		global[lw.GetIndicator()] = lw.GetWeight()
-	}
+	local, global := weightsOf(m, nodes)
 	units, targets := map[string]string{}, map[string]string{}
 	for _, ind := range m.GetIndicators() {
 		units[ind.GetCode()] = ind.GetUnit()
@@ -175,6 +172,43 @@ func printMethodology(out io.Writer, m *pb.Methodology, nodes []*pb.NodeWeights)
 				ev.GetLambdaMax(), ev.GetConsistencyRatio(), ev.GetAcceptable())
 		}
 	}
+}
+
+// hierarchyTable is the CSV form of a methodology: its hierarchy's nodes in
+// depth-first order with their parent and weights.
+func hierarchyTable(m *pb.Methodology, nodes []*pb.NodeWeights) *table {
+	local, global := weightsOf(m, nodes)
+	tab := newTable(column{name: "node"}, column{name: "parent"}, column{name: "local_weight"}, column{name: "global_weight"})
+	var walk func(node *pb.WeightNode, parent string)
+	walk = func(node *pb.WeightNode, parent string) {
+		l, g := "1", "1"
+		if parent != "" {
+			l, g = strconv.FormatFloat(local[node.GetCode()], 'g', -1, 64), strconv.FormatFloat(global[node.GetCode()], 'g', -1, 64)
+		}
+		tab.add(node.GetCode(), parent, l, g)
+		for _, c := range node.GetChildren() {
+			walk(c, node.GetCode())
+		}
+	}
+	walk(m.GetHierarchy(), "")
+	return tab
+}
+
+// weightsOf maps every node and leaf to its local and global weight.
+func weightsOf(m *pb.Methodology, nodes []*pb.NodeWeights) (local, global map[string]float64) {
+	local, global = map[string]float64{}, map[string]float64{}
+	for _, nw := range nodes {
+		global[nw.GetCode()] = nw.GetGlobalWeight()
+		for i, c := range nw.GetChildren() {
+			if i < len(nw.GetLocalWeights()) {
+				local[c] = nw.GetLocalWeights()[i]
+			}
+		}
+	}
+	for _, lw := range m.GetLeafWeights() {
+		global[lw.GetIndicator()] = lw.GetWeight()
+	}
+	return local, global
 }
 
 // figure prints four significant digits, without an exponent for the large

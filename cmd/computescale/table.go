@@ -3,36 +3,73 @@ package main
 import (
 	"fmt"
 	"io"
-	"text/tabwriter"
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"google.golang.org/protobuf/proto"
+
 	pb "github.com/computescale/computescale/proto/computescale/v1"
+	"github.com/computescale/computescale/proto/protoconv"
 )
 
-// printTotals writes a ranking table with a national row at the bottom.
-func printTotals(out io.Writer, rows []*pb.ComputeTotals, national *pb.ComputeTotals) {
-	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "#\tprovince\tcode\tbasic FP32\tAI FP16\tAI FP32-eq\tsuper FP64\tsuper FP32-eq\ttotal FP32-eq\trecords\t")
+// totalsView is the compute table of query and demo: a row per province
+// (ranked, "#", when there are several), the national row at the bottom,
+// the window the totals cover above the table and the FP32-equivalent
+// factors below it.
+func totalsView(msg proto.Message, rows []*pb.ComputeTotals, national *pb.ComputeTotals) view {
+	ranked := len(rows) > 1
+	var cols []column
+	if ranked {
+		cols = append(cols, column{name: "#", right: true})
+	}
+	cols = append(cols, column{name: "province"}, column{name: "code"})
+	for _, n := range []string{"basic FP32", "AI FP16", "AI FP32-eq", "super FP64", "super FP32-eq", "total FP32-eq", "records"} {
+		cols = append(cols, column{name: n, right: true})
+	}
+	tab := newTable(cols...)
+	row := func(rank, name, code string, t *pb.ComputeTotals) {
+		cells := []string{name, code}
+		if ranked {
+			cells = append([]string{rank}, cells...)
+		}
+		tab.add(append(cells, figures(t)...)...)
+	}
 	for i, t := range rows {
-		fmt.Fprintf(tw, "%d\t%s %s\t%s\t%s\t%d\t\n", i+1, t.GetProvince().GetName(), t.GetProvince().GetNameZh(),
-			t.GetProvince().GetCode(), figures(t), t.GetRecordCount())
+		row(fmt.Sprint(i+1), t.GetProvince().GetName()+" "+t.GetProvince().GetNameZh(), t.GetProvince().GetCode(), t)
 	}
 	if national != nil {
-		fmt.Fprintf(tw, "\tChina 全国\t\t%s\t%d\t\n", figures(national), national.GetRecordCount())
+		row("", "China 全国", "", national)
 	}
-	tw.Flush()
-	if f := national.GetFactors(); f != nil {
-		fmt.Fprintf(out, "FP32-equivalent: FP16 × %g, FP64 × %g; AI host CPUs in basic: %t; revision %d\n",
-			f.GetFp16(), f.GetFp64(), f.GetIncludeAiHostCpus(), national.GetRevision())
+	v := view{msg: msg, tab: tab}
+	ref := national
+	if ref == nil && len(rows) > 0 {
+		ref = rows[0]
 	}
+	if ref != nil {
+		v.head = []string{"six-year window " + windowOf(ref) + ", EFlops"}
+	}
+	if f := ref.GetFactors(); f != nil {
+		v.foot = []string{fmt.Sprintf("FP32-equivalent: FP16 × %g, FP64 × %g; AI host CPUs in basic: %t; revision %d",
+			f.GetFp16(), f.GetFp64(), f.GetIncludeAiHostCpus(), ref.GetRevision())}
+	}
+	return v
 }
 
-func figures(t *pb.ComputeTotals) string {
-	return fmt.Sprintf("%.2f\t%.2f\t%.2f\t%.3f\t%.3f\t%.2f",
-		t.GetBasicFp32Eflops(), t.GetAiFp16Eflops(), t.GetAiFp32EquivalentEflops(),
-		t.GetSuperFp64Eflops(), t.GetSuperFp32EquivalentEflops(), t.GetTotalFp32EquivalentEflops())
+// windowOf names the quarters a total covers, e.g. "2019Q1–2024Q4".
+func windowOf(t *pb.ComputeTotals) string {
+	end := protoconv.PeriodFromProto(t.GetPeriod())
+	if end.Quarter == 0 {
+		end.Quarter = 4 // a year alone is its end
+	}
+	return fmt.Sprintf("%s–%s", protoconv.PeriodFromProto(t.GetWindowStart()), end)
+}
+
+func figures(t *pb.ComputeTotals) []string {
+	return []string{fmt.Sprintf("%.2f", t.GetBasicFp32Eflops()), fmt.Sprintf("%.2f", t.GetAiFp16Eflops()),
+		fmt.Sprintf("%.2f", t.GetAiFp32EquivalentEflops()), fmt.Sprintf("%.3f", t.GetSuperFp64Eflops()),
+		fmt.Sprintf("%.3f", t.GetSuperFp32EquivalentEflops()), fmt.Sprintf("%.2f", t.GetTotalFp32EquivalentEflops()),
+		fmt.Sprint(t.GetRecordCount())}
 }
 
 // newProgress returns a progress bar on a terminal and a silent one

@@ -11,6 +11,7 @@ import (
 
 func newVerifyCmd() *cobra.Command {
 	var cf clientFlags
+	var out outputFlag
 	cmd := &cobra.Command{
 		Use:   "verify",
 		Short: "Check the server's stored totals and scores against its records (admin)",
@@ -21,6 +22,10 @@ and exits non-zero if there is any. It reads the whole store, so raise
 --timeout for a large one. Run it after restoring a backup.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			format, err := out.get()
+			if err != nil {
+				return err
+			}
 			c, err := cf.dial()
 			if err != nil {
 				return err
@@ -30,7 +35,10 @@ and exits non-zero if there is any. It reads the whole store, so raise
 			if err != nil {
 				return err
 			}
-			printVerify(cmd.OutOrStdout(), rep)
+			v := view{msg: rep, tab: findingsTable(rep), text: func(w io.Writer) { printVerify(w, rep) }}
+			if err := v.write(cmd.OutOrStdout(), format); err != nil {
+				return err
+			}
 			if !rep.GetOk() {
 				return fmt.Errorf("verify: %d mismatches, %d page-check errors", len(rep.GetMismatches()), len(rep.GetCheckErrors()))
 			}
@@ -38,7 +46,20 @@ and exits non-zero if there is any. It reads the whole store, so raise
 		},
 	}
 	cf.register(cmd.Flags())
+	out.register(cmd.Flags())
 	return cmd
+}
+
+// findingsTable is verify's CSV form: one row per difference found.
+func findingsTable(rep *pb.VerifyResponse) *table {
+	tab := newTable(column{name: "finding"}, column{name: "detail"})
+	for _, m := range rep.GetMismatches() {
+		tab.add("mismatch", m)
+	}
+	for _, e := range rep.GetCheckErrors() {
+		tab.add("page check", e)
+	}
+	return tab
 }
 
 func printVerify(w io.Writer, rep *pb.VerifyResponse) {

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -12,6 +14,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/computescale/computescale/client"
+	"github.com/computescale/computescale/estimator"
 	pb "github.com/computescale/computescale/proto/computescale/v1"
 )
 
@@ -20,7 +23,8 @@ func newWatchCmd() *cobra.Command {
 	var kinds, provinces []string
 	var years []int
 	var from uint64
-	var progress, asJSON bool
+	var progress bool
+	var out outputFlag
 	cmd := &cobra.Command{
 		Use:   "watch",
 		Short: "Follow changes to compute totals, index scores and the methodology (reader)",
@@ -33,7 +37,9 @@ Events are kinds compute (an aggregate cell: province, period, series, EFlops),
 index (a province's score for a year) and methodology (a new current version).
 Filters combine: --kinds compute --province Guangdong --year 2024 --year 2025.
 --progress also prints "progress" lines with the current revision while idle.
---json prints each WatchResponse as one line of protobuf JSON instead.
+-o json (or --json) prints each WatchResponse as one line of protobuf JSON
+instead; -o csv one row per event: revision, kind, province, period, series,
+value (EFlops, composite score or methodology version).
 
 If --from is older than the history the server retains, watch fails and names
 the oldest revision it still has: re-read the totals (query), then watch
@@ -42,6 +48,10 @@ the oldest revision it still has: re-read the totals (query), then watch
   computescale watch --from 1 --json | jq -c '.events[]?'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			format, err := out.get()
+			if err != nil {
+				return err
+			}
 			req := &pb.WatchRequest{StartRevision: from, ProgressNotify: progress, Provinces: provinces}
 			for _, k := range kinds {
 				kind, err := parseWatchKind(k)
@@ -58,7 +68,7 @@ the oldest revision it still has: re-read the totals (query), then watch
 				return err
 			}
 			defer c.Close()
-			return runWatch(cmd.Context(), c, req, cmd.OutOrStdout(), cmd.ErrOrStderr(), asJSON)
+			return runWatch(cmd.Context(), c, req, cmd.OutOrStdout(), cmd.ErrOrStderr(), format)
 		},
 	}
 	cf.register(cmd.Flags())
@@ -68,20 +78,37 @@ the oldest revision it still has: re-read the totals (query), then watch
 	fs.IntSliceVar(&years, "year", nil, "only this year; repeatable")
 	fs.Uint64Var(&from, "from", 0, "replay from this revision, then follow (0: from now on)")
 	fs.BoolVar(&progress, "progress", false, "print progress lines with the current revision while idle")
-	fs.BoolVar(&asJSON, "json", false, "print each response as one line of protobuf JSON")
+	out.register(fs)
 	return cmd
 }
 
 // runWatch prints until ctx ends (a clean exit) or the watch fails.
-func runWatch(ctx context.Context, c *client.Client, req *pb.WatchRequest, out, errOut io.Writer, asJSON bool) error {
+func runWatch(ctx context.Context, c *client.Client, req *pb.WatchRequest, out, errOut io.Writer, format string) error {
+	var cw *csv.Writer
+	if format == outCSV {
+		cw = csv.NewWriter(out)
+		if err := cw.Write([]string{"revision", "kind", "province", "period", "series", "value"}); err != nil {
+			return err
+		}
+		cw.Flush()
+	}
 	err := c.Watch(ctx, req, func(r *pb.WatchResponse) error {
-		if asJSON {
+		switch format {
+		case outJSON:
 			b, err := protojson.Marshal(r)
 			if err != nil {
 				return fmt.Errorf("encode JSON: %w", err)
 			}
 			_, err = fmt.Fprintln(out, string(b))
 			return err
+		case outCSV:
+			for _, e := range r.GetEvents() {
+				if err := cw.Write(watchEventRecord(e)); err != nil {
+					return err
+				}
+			}
+			cw.Flush() // each response as it comes: a pipe reader follows live
+			return cw.Error()
 		}
 		return printWatchResponse(out, r)
 	}, client.WithWatchResumeHook(func(next uint64, err error) {
@@ -145,8 +172,40 @@ func watchEventLine(e *pb.Event) string {
 	return head + " " + e.GetKind().String()
 }
 
+// provinceLabelWidth is the widest "Name 名称" label, in terminal cells
+// ("Inner Mongolia 内蒙古"), so that watch's lines align like a table.
+var provinceLabelWidth = func() int {
+	w := 0
+	for _, p := range estimator.Provinces() {
+		w = max(w, displayWidth(p.Name+" "+p.NameZH))
+	}
+	return w
+}()
+
+// watchEventRecord is an event as a CSV row.
+func watchEventRecord(e *pb.Event) []string {
+	rev := strconv.FormatUint(e.GetRevision(), 10)
+	g := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	switch c := e.GetChange().(type) {
+	case *pb.Event_Compute:
+		cc := c.Compute
+		return []string{rev, "compute", cc.GetProvince().GetCode(), watchPeriod(cc.GetPeriod()),
+			strings.ToLower(strings.TrimPrefix(cc.GetSeries().String(), "COMPUTE_SERIES_")), g(cc.GetEflops())}
+	case *pb.Event_IndexScore:
+		s := c.IndexScore
+		value := ""
+		if s.GetProduced() {
+			value = g(s.GetComposite())
+		}
+		return []string{rev, "index", s.GetProvince().GetCode(), strconv.Itoa(int(s.GetYear())), "composite", value}
+	case *pb.Event_MethodologyVersion:
+		return []string{rev, "methodology", "", "", "version", strconv.FormatUint(c.MethodologyVersion, 10)}
+	}
+	return []string{rev, strings.ToLower(strings.TrimPrefix(e.GetKind().String(), "EVENT_KIND_")), "", "", "", ""}
+}
+
 func watchProvince(p *pb.Province) string {
-	return fmt.Sprintf("%-5s %-14s", p.GetIsoCode(), p.GetName()+" "+p.GetNameZh())
+	return fmt.Sprintf("%-5s %s", p.GetIsoCode(), padRight(p.GetName()+" "+p.GetNameZh(), provinceLabelWidth))
 }
 
 func watchPeriod(p *pb.Period) string {
