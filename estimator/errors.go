@@ -22,6 +22,8 @@ const (
 	// EUnavailable is a refusal for now that the same request may retry:
 	// the store is closing.
 	EUnavailable Code = "unavailable"
+	// EDataLoss: stored data is damaged (a corrupted page of the file).
+	EDataLoss Code = "data_loss"
 )
 
 // FieldViolation names one bad field, by its path in the request

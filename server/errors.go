@@ -23,6 +23,7 @@ var codeOf = map[estimator.Code]codes.Code{
 	estimator.EResourceExhausted:  codes.ResourceExhausted,
 	estimator.EOutOfRange:         codes.OutOfRange,
 	estimator.EUnavailable:        codes.Unavailable,
+	estimator.EDataLoss:           codes.DataLoss,
 }
 
 // toStatus is the one place that maps domain errors to gRPC statuses. Field

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -69,7 +70,27 @@ type DB struct {
 // Open opens or creates the store at path, creates every bucket, stores the
 // default methodology as version 1 of a new file, migrates a schema version 2
 // file to version 3, and refuses a file written with any other version.
-func Open(path string, opts Options) (*DB, error) {
+//
+// It also refuses, with a message saying why: a file another process holds
+// (bbolt's lock, after opts.Timeout), an existing file of 0 bytes (bbolt
+// would silently make a new store of it, hiding a failed copy or restore:
+// only a path that does not exist yet becomes a new store), and a file whose
+// pages cannot be read (EDataLoss, rather than bbolt's panic).
+func Open(path string, opts Options) (db *DB, err error) {
+	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
+		return nil, estimator.Errorf(estimator.EFailedPrecondition,
+			"store: %s exists but is empty (0 bytes), so it is no computescale store: a copy or restore may have failed; remove it, or give a path that does not exist to start a new store", path)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, &estimator.Error{Code: estimator.EDataLoss,
+				Message: fmt.Sprintf("store: %s is damaged: %v; restore it from a backup", path, r)}
+		}
+	}()
+	return open(path, opts)
+}
+
+func open(path string, opts Options) (*DB, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = defaultTimeout
 	}
@@ -93,9 +114,21 @@ func Open(path string, opts Options) (*DB, error) {
 		// store frees few pages (records are rarely retracted).
 		NoFreelistSync: false,
 	})
+	if errors.Is(err, bbolt.ErrTimeout) {
+		return nil, estimator.Errorf(estimator.EFailedPrecondition,
+			"store: %s is locked by another process (waited %s for it): is another computescale server using this file?", path, opts.Timeout)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	defer func() {
+		// A damaged page panics in bbolt; release the file before Open
+		// turns the panic into an error.
+		if r := recover(); r != nil {
+			bdb.Close()
+			panic(r)
+		}
+	}()
 	if err := initSchema(bdb, path, opts.Now); err != nil {
 		bdb.Close()
 		return nil, err

@@ -28,50 +28,105 @@ type VerifyReport struct {
 // both exactly with the stored cells. It also checks the chip references,
 // the per-year counts of observations, every stored score summary against a
 // recompute of every index year with the current methodology (reported as
-// "score year/province: ..."), the change log's last revision, and runs
-// bbolt's page check. The records, cells and scores are read in one read
-// transaction, which does not block writers; the page check runs under the
-// write lock.
+// "score year/province: ..."), and the change log's last revision.
+//
+// bbolt's page check runs first: a damaged page fails Verify with EDataLoss
+// naming the page (CheckErrors holds every finding), and the logical checks,
+// which would read through the damaged page, do not run. Should a page be
+// damaged in a way the page check misses, bbolt panics while reading it:
+// that too becomes EDataLoss, never a crash. The records, cells and scores
+// are read in one read transaction, which does not block writers; the page
+// check runs under the write lock.
 func (db *DB) Verify() (VerifyReport, error) {
 	var rep VerifyReport
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
-		rep = VerifyReport{}
-		v := &verifier{tx: tx, rep: &rep, chips: newChipCache(tx),
-			stored: cellDeltas{}, derived: cellDeltas{}, refs: map[string]uint64{}}
-		if err := v.records(); err != nil {
-			return err
-		}
-		v.chipRefs()
-		if err := v.cells(); err != nil {
-			return err
-		}
-		years, err := v.observations()
-		if err != nil {
-			return err
-		}
-		if err := v.scores(years); err != nil {
-			return err
-		}
-		v.revision()
-		return nil
-	})
+	problems, err := db.checkPages()
 	if err != nil {
 		return rep, err
 	}
-	// bbolt's page check reads the freelist, which is shared and not
-	// versioned: in a read transaction it can report pages that a concurrent
-	// writer freed as "reachable freed". It therefore runs under the write
-	// lock, in a transaction that is rolled back; writes wait for it.
-	err = db.bolt.Update(func(tx *bbolt.Tx) error {
+	if len(problems) > 0 {
+		rep.CheckErrors = problems
+		return rep, damaged(problems)
+	}
+	err = readDamaged(func() error {
+		return db.bolt.View(func(tx *bbolt.Tx) error {
+			rep = VerifyReport{}
+			v := &verifier{tx: tx, rep: &rep, chips: newChipCache(tx),
+				stored: cellDeltas{}, derived: cellDeltas{}, refs: map[string]uint64{}}
+			if err := v.records(); err != nil {
+				return err
+			}
+			v.chipRefs()
+			if err := v.cells(); err != nil {
+				return err
+			}
+			years, err := v.observations()
+			if err != nil {
+				return err
+			}
+			if err := v.scores(years); err != nil {
+				return err
+			}
+			v.revision()
+			return nil
+		})
+	})
+	return rep, err
+}
+
+// CheckPages runs bbolt's page-level consistency check over the whole file
+// (serve --check-on-start) and fails with EDataLoss naming the damaged pages.
+// It reads every page once, under the write lock: writes wait for it.
+func (db *DB) CheckPages() error {
+	problems, err := db.checkPages()
+	if err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		return damaged(problems)
+	}
+	return nil
+}
+
+// checkPages returns bbolt's page-check findings. The check reads the
+// freelist, which is shared and not versioned: in a read transaction it can
+// report pages that a concurrent writer freed as "reachable freed". It
+// therefore runs in a write transaction that is rolled back. bbolt's check
+// recovers from the panics a damaged page causes and reports them.
+func (db *DB) checkPages() ([]string, error) {
+	var problems []string
+	err := db.bolt.Update(func(tx *bbolt.Tx) error {
 		for err := range tx.Check() {
-			rep.CheckErrors = append(rep.CheckErrors, err.Error())
+			problems = append(problems, err.Error())
 		}
 		return errNothingToCommit
 	})
 	if errors.Is(err, errNothingToCommit) {
 		err = nil
 	}
-	return rep, err
+	return problems, err
+}
+
+// damaged is the EDataLoss error for a file whose page check failed. Like
+// every message a caller sees, it leaves the file's path out.
+func damaged(problems []string) error {
+	msg := "the database file is damaged: " + problems[0]
+	if len(problems) > 1 {
+		msg += fmt.Sprintf(" (and %d more problems)", len(problems)-1)
+	}
+	return &estimator.Error{Code: estimator.EDataLoss, Message: msg + "; restore it from a backup"}
+}
+
+// readDamaged runs read and turns a panic inside bbolt (its reaction to a
+// page it cannot interpret) into EDataLoss. bbolt's View rolls its
+// transaction back as the panic passes.
+func readDamaged(read func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &estimator.Error{Code: estimator.EDataLoss,
+				Message: fmt.Sprintf("the database file is damaged: %v; restore it from a backup", r)}
+		}
+	}()
+	return read()
 }
 
 // verifier holds Verify's running sums. Problems it finds become report lines,

@@ -40,6 +40,7 @@ type serveConfig struct {
 	tlsCert, tlsKey, clientCA string
 	metricsListen             string
 	pprof                     bool
+	checkOnStart              bool
 	httpListen                string
 
 	maxStreams     uint32
@@ -55,6 +56,7 @@ func (c *serveConfig) register(cmd *cobra.Command, defaultDB, defaultHTTP string
 	f := cmd.Flags()
 	f.StringVar(&c.db, "db", defaultDB, "bbolt database file (created if missing)")
 	f.StringVar(&c.listen, "listen", "127.0.0.1:7443", "gRPC listen address")
+	f.BoolVar(&c.checkOnStart, "check-on-start", false, "run bbolt's page check over the whole file before serving and refuse to start if a page is damaged (reads every page once)")
 	f.StringVar(&c.tokens, "tokens", "", "token file: lines of ROLE NAME TOKEN (TOKEN may be sha256:HEX); reloaded on SIGHUP")
 	f.StringVar(&c.tlsCert, "tls-cert", "", "TLS certificate (PEM); with --tls-key, serve TLS instead of plaintext")
 	f.StringVar(&c.tlsKey, "tls-key", "", "TLS private key (PEM)")
@@ -190,6 +192,15 @@ func startServer(cfg serveConfig, tokens *server.Tokens) (*serverMain, error) {
 	if err != nil {
 		closeLog()
 		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if cfg.checkOnStart {
+		start := time.Now()
+		if err := db.CheckPages(); err != nil {
+			db.Close()
+			closeLog()
+			return nil, fmt.Errorf("--check-on-start: %s: %w; not serving (restore a backup, or start without --check-on-start to read what is still readable)", cfg.db, err)
+		}
+		log.Info("page check passed", slog.String("db", cfg.db), slog.Duration("took", time.Since(start)))
 	}
 	srv, err := server.New(server.Config{
 		Store: db, Tokens: tokens, Logger: log,
