@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -31,28 +30,44 @@ const childFlag = "-child-server"
 const childProfileEnv = "COMPUTESCALE_BENCH_CHILD_CPUPROFILE"
 
 func runChild(dbPath string) error {
-	if path := os.Getenv(childProfileEnv); path != "" {
-		f, err := os.Create(path + "-" + strings.TrimSuffix(filepath.Base(dbPath), ".db"))
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stop, err := childProfile(dbPath)
+	if err != nil {
+		return err
 	}
+	defer stop()
 	r, err := newRig(dbPath, 1, server.Config{ProgressInterval: time.Hour})
 	if err != nil {
 		return err
 	}
 	defer r.close()
 	fmt.Println(r.addr)
+	return childCommands(r.srv.Subscribers)
+}
+
+// childProfile starts the CPU profile childProfileEnv asks for, if any.
+func childProfile(dbPath string) (stop func(), err error) {
+	path := os.Getenv(childProfileEnv)
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path + "-" + strings.TrimSuffix(filepath.Base(dbPath), ".db"))
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// childCommands answers "mem" and "cpu" on stdin until it closes.
+func childCommands(subscribers func() int) error {
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
 		switch in.Text() {
 		case "mem":
-			fmt.Println(inUse(), r.srv.Subscribers())
+			fmt.Println(inUse(), subscribers())
 		case "cpu":
 			fmt.Println(int64(processCPU()))
 		}
@@ -69,12 +84,16 @@ type child struct {
 	addr  string
 }
 
-func startChild(dbPath string) (*child, error) {
+func startChild(dbPath string) (*child, error) { return startChildAs(childFlag, dbPath) }
+
+// startChildAs runs the benchmark binary as a child of the kind flag
+// (childFlag, childEtcdFlag) over path.
+func startChildAs(flag, path string) (*child, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(self, childFlag, dbPath)
+	cmd := exec.Command(self, flag, path)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -169,43 +188,4 @@ func (c *child) stop() {
 		c.cmd.Process.Kill()
 		<-exited
 	}
-}
-
-// idleMemoryServerOnly is idleMemory with the server in a child process, so
-// that only the server's side of each watch is counted.
-func idleMemoryServerOnly(ctx context.Context, c config, n int) (float64, error) {
-	ch, err := startChild(dbPath(c.dir, "idle-child"))
-	if err != nil {
-		return 0, err
-	}
-	defer ch.stop()
-	r := &rig{addr: ch.addr}
-	conns, closeConns, err := r.watchConns(n)
-	if err != nil {
-		return 0, err
-	}
-	defer closeConns()
-	for _, cc := range conns {
-		cc.Connect()
-	}
-	time.Sleep(300 * time.Millisecond) // connections up before the first reading
-	before, _, err := ch.mem()
-	if err != nil {
-		return 0, err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if err := openIdleWatches(ctx, conns, n); err != nil {
-		return 0, err
-	}
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if _, live, err := ch.mem(); err != nil || live >= n {
-			break
-		}
-	}
-	after, _, err := ch.mem()
-	if err != nil {
-		return 0, err
-	}
-	return float64(after-before) / float64(n), nil
 }

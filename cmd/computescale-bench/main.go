@@ -37,8 +37,12 @@ type config struct {
 }
 
 func main() {
-	if len(os.Args) == 3 && os.Args[1] == childFlag {
-		if err := runChild(os.Args[2]); err != nil {
+	if len(os.Args) == 3 && (os.Args[1] == childFlag || os.Args[1] == childEtcdFlag) {
+		run := runChild
+		if os.Args[1] == childEtcdFlag {
+			run = runEtcdChild
+		}
+		if err := run(os.Args[2]); err != nil {
 			fmt.Fprintln(os.Stderr, "computescale-bench child:", err)
 			os.Exit(1)
 		}

@@ -14,61 +14,67 @@ import (
 	"github.com/computescale/computescale/server"
 )
 
-// benchStream (P3): commit-to-receive latency for 1, 100 and 1,000
-// subscribers, with the server in this process and again in a child
-// process; memory per idle subscriber; and the ingest commit latency with
-// 10 stalled subscribers against none.
+// benchStream (P3): commit-to-receive latency and server CPU per delivery
+// for 1, 100 and 1,000 subscribers, watches sharing a few streams and a
+// stream each, computescale against etcd in the same run; memory per idle
+// watch against etcd; and the ingest commit latency with 10 stalled
+// subscribers against none.
 func benchStream(ctx context.Context, c config) ([]row, error) {
 	var rows []row
-	commits := 200
+	commits, counts, idle := 200, []int{1, 100, 1000}, 1000
 	if c.short {
-		commits = 30
+		commits, counts, idle = 20, []int{1, 100}, 200
 	}
-	type run struct {
-		child bool
-		subs  int
-		pace  time.Duration // between an ack and the next commit; 0: back to back
-	}
-	var runs []run
-	for _, child := range []bool{false, true} {
-		for _, subs := range []int{1, 100, 1000} {
-			runs = append(runs, run{child, subs, 0})
+	const pace = 10 * time.Millisecond
+	for _, n := range counts {
+		for _, shared := range []bool{true, false} {
+			shape := "a stream each"
+			if shared {
+				shape = fmt.Sprintf("sharing %d stream(s)", streamsFor(n))
+			}
+			name := fmt.Sprintf("%d-%t", n, shared)
+			var ours, theirs fanoutRun
+			// etcd first on even sizes, computescale first on odd ones, so
+			// that drift on a shared machine falls on both sides alike.
+			order := []bool{false, true}
+			if n%2 == 0 {
+				order = []bool{true, false}
+			}
+			for _, etcd := range order {
+				var err error
+				if etcd {
+					theirs, err = fanoutEtcd(ctx, c, "fan-etcd-"+name, n, shared, commits, pace)
+				} else {
+					ours, err = fanoutCS(ctx, c, "fan-cs-"+name, n, shared, commits, pace)
+				}
+				if err != nil {
+					return nil, err
+				}
+			}
+			r := row{group: "P3 streams", name: fmt.Sprintf("commit-to-receive p50 / p99, %d watch(es) %s, one commit every %s; server CPU per delivery %.1f µs (etcd %.1f µs)",
+				n, shape, pace, ours.cpuPer, theirs.cpuPer),
+				value: fmt.Sprintf("%s / %s", ms(ours.p50), ms(ours.p99)), baseline: fmt.Sprintf("%s / %s (etcd)", ms(theirs.p50), ms(theirs.p99)),
+				ratio: fmt.Sprintf("%.2f×", float64(ours.p99)/float64(theirs.p99)), target: "—", ok: "—"}
+			if n == 1000 {
+				r.target, r.ok = "p99 < etcd's", yes(ours.p99 < theirs.p99)
+			}
+			rows = append(rows, r)
 		}
 	}
-	// Back to back, 1,000 subscribers saturate the machine and revisions
-	// queue behind each other; paced, each revision's fan-out runs alone.
-	runs = append(runs, run{false, 1000, 50 * time.Millisecond})
-	for _, rn := range runs {
-		res, err := watchLatencyIn(ctx, c, rn.child, rn.subs, commits, rn.pace)
+	for _, shared := range []bool{true, false} {
+		ours, theirs, err := idleBoth(ctx, c, idle, shared)
 		if err != nil {
 			return nil, err
 		}
-		where := "server and subscribers in one process"
-		if rn.child {
-			where = fmt.Sprintf("server in a child process (%.1f µs server CPU / delivery, commits included)", res.serverCPUPerDelivery)
-		}
-		how := fmt.Sprintf("%d commits back to back, %.0f/s", commits, res.commitsPerSec)
-		if rn.pace > 0 {
-			how = fmt.Sprintf("%d commits, one every %s after the previous ack", commits, rn.pace)
-		}
-		r := row{group: "P3 streams", name: fmt.Sprintf("commit-to-receive p50 / p99, %d subscriber(s), %s; %s", rn.subs, where, how),
-			value: fmt.Sprintf("%s / %s", ms(res.p50), ms(res.p99)), baseline: "—", ratio: "—", target: "—", ok: "—"}
-		if rn.subs == 1000 {
-			r.target, r.ok = "p99 ≤ 5 ms", yes(res.p99 <= 5*time.Millisecond)
+		r := row{group: "P3 streams", name: fmt.Sprintf("server memory per idle watch, %d watches, a stream each", idle),
+			value: fmt.Sprintf("%.1f KB", ours/1024), baseline: fmt.Sprintf("%.1f KB (etcd)", theirs/1024),
+			ratio: fmt.Sprintf("%.2f×", ours/theirs), target: "—", ok: "—"}
+		if shared {
+			r.name = fmt.Sprintf("server memory per idle watch, %d watches sharing %d stream(s)", idle, streamsFor(idle))
+			r.target, r.ok = "≤ etcd's", yes(ours <= theirs)
 		}
 		rows = append(rows, r)
 	}
-	perSub, err := idleMemoryServerOnly(ctx, c, 1000)
-	if err != nil {
-		return nil, err
-	}
-	both, err := idleMemory(ctx, c, 1000)
-	if err != nil {
-		return nil, err
-	}
-	rows = append(rows, row{group: "P3 streams", name: "memory per idle subscriber, server (child process)",
-		value: fmt.Sprintf("%.1f KB", perSub/1024), baseline: fmt.Sprintf("%.1f KB (server and client ends, one process)", both/1024),
-		ratio: "—", target: "≤ 20 KB", ok: yes(perSub <= 20*1024)})
 	none, live, stalled, err := stalledIsolation(ctx, c, commits)
 	if err != nil {
 		return nil, err
@@ -83,6 +89,56 @@ func benchStream(ctx context.Context, c config) ([]row, error) {
 		value: ms(stalled), baseline: ms(live) + " (10 reading subscribers)", ratio: fmt.Sprintf("%+.0f %%", 100*(float64(stalled)/float64(live)-1)),
 		target: "—", ok: "—"})
 	return rows, nil
+}
+
+func fanoutCS(ctx context.Context, c config, name string, n int, shared bool, commits int, pace time.Duration) (fanoutRun, error) {
+	t, err := startCS(ctx, c, name, commits)
+	if err != nil {
+		return fanoutRun{}, err
+	}
+	defer t.close()
+	res, err := measureFanout(ctx, t, n, shared, commits, pace)
+	if err != nil {
+		return res, fmt.Errorf("computescale: %w", err)
+	}
+	return res, nil
+}
+
+func fanoutEtcd(ctx context.Context, c config, name string, n int, shared bool, commits int, pace time.Duration) (fanoutRun, error) {
+	t, err := startEtcd(c, name)
+	if err != nil {
+		return fanoutRun{}, err
+	}
+	defer t.close()
+	res, err := measureFanout(ctx, t, n, shared, commits, pace)
+	if err != nil {
+		return res, fmt.Errorf("etcd: %w", err)
+	}
+	return res, nil
+}
+
+// idleBoth measures memory per idle watch on computescale and on etcd.
+func idleBoth(ctx context.Context, c config, n int, shared bool) (ours, theirs float64, err error) {
+	name := fmt.Sprintf("idle-%d-%t", n, shared)
+	cs, err := startCS(ctx, c, "cs-"+name, 0)
+	if err != nil {
+		return 0, 0, err
+	}
+	ours, err = idleWatchMemory(ctx, cs, n, shared)
+	cs.close()
+	if err != nil {
+		return 0, 0, fmt.Errorf("computescale: %w", err)
+	}
+	et, err := startEtcd(c, "etcd-"+name)
+	if err != nil {
+		return 0, 0, err
+	}
+	theirs, err = idleWatchMemory(ctx, et, n, shared)
+	et.close()
+	if err != nil {
+		return 0, 0, fmt.Errorf("etcd: %w", err)
+	}
+	return ours, theirs, nil
 }
 
 func absf(f float64) float64 {
@@ -109,197 +165,6 @@ func (r *rig) watchConns(n int) ([]*grpc.ClientConn, func(), error) {
 			c()
 		}
 	}, nil
-}
-
-// latency is one watchLatency run.
-type latency struct {
-	p50, p99      time.Duration
-	commitsPerSec float64
-	// serverCPUPerDelivery is the server process's CPU time (user and
-	// system) during the commits divided by the deliveries, in µs; only
-	// known when the server runs in a child process.
-	serverCPUPerDelivery float64
-}
-
-// watchLatencyIn runs watchLatency against a fresh server, in this process
-// or in a child process (the benchmark binary re-executed with
-// -child-server), so that the subscribers' receive and decode work is at
-// least not in the server's process. Both share the machine's cores.
-func watchLatencyIn(ctx context.Context, c config, child bool, subs, commits int, pace time.Duration) (latency, error) {
-	if !child {
-		// A fresh file per run: the same records ingested again would be
-		// no-ops, with no revision to watch.
-		r, err := newRig(dbPath(c.dir, fmt.Sprintf("watch-%d-%s", subs, pace)), 1, server.Config{})
-		if err != nil {
-			return latency{}, err
-		}
-		defer r.close()
-		return watchLatency(ctx, r, subs, commits, pace, nil)
-	}
-	ch, err := startChild(dbPath(c.dir, fmt.Sprintf("watch-child-%d-%s", subs, pace)))
-	if err != nil {
-		return latency{}, err
-	}
-	defer ch.stop()
-	r, closeClients, err := dialChild(ch.addr)
-	if err != nil {
-		return latency{}, err
-	}
-	defer closeClients()
-	return watchLatency(ctx, r, subs, commits, pace, ch)
-}
-
-// watchLatency measures, for every subscriber and every revision, the time
-// from the commit (the event's commit time, stamped in the write
-// transaction before its fsync, so the figure includes the fsync) to the
-// return of the subscriber's Recv with it, decoded. The commits are
-// one-record batches, each sent pace after the previous one's ack (0: at
-// once). A delivery that never arrives is an error, not a missing sample.
-func watchLatency(ctx context.Context, r *rig, subs, commits int, pace time.Duration, srv *child) (latency, error) {
-	if err := r.loadChips(); err != nil {
-		return latency{}, err
-	}
-	conns, closeConns, err := r.watchConns(subs)
-	if err != nil {
-		return latency{}, err
-	}
-	defer closeConns()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var mu sync.Mutex
-	var lat []time.Duration
-	var firstErr error
-	var done sync.WaitGroup
-	for i := range subs {
-		st, err := pb.NewWatchServiceClient(conns[i%len(conns)]).Watch(ctx, &pb.WatchRequest{Kinds: []pb.EventKind{pb.EventKind_EVENT_KIND_COMPUTE}, ProgressNotify: true})
-		if err != nil {
-			return latency{}, err
-		}
-		// The server sends the response header once the watcher is in
-		// the live set, so every subscriber is live before the first
-		// commit.
-		if _, err := st.Header(); err != nil {
-			return latency{}, err
-		}
-		done.Add(1)
-		go func() {
-			defer done.Done()
-			mine := make([]time.Duration, 0, commits)
-			var rerr error
-			for len(mine) < commits {
-				resp, err := st.Recv()
-				if err != nil {
-					rerr = err
-					break
-				}
-				now := time.Now()
-				if len(resp.GetEvents()) > 0 { // not a progress notification
-					mine = append(mine, now.Sub(time.Unix(0, resp.GetEvents()[0].GetCommitTimeUnixNanos())))
-				}
-			}
-			mu.Lock()
-			lat = append(lat, mine...)
-			if rerr != nil && firstErr == nil {
-				firstErr = rerr
-			}
-			mu.Unlock()
-		}()
-	}
-	st, err := r.vendors[0].Ingest.IngestShipments(ctx)
-	if err != nil {
-		return latency{}, err
-	}
-	var cpu0 time.Duration
-	if srv != nil {
-		if cpu0, err = srv.cpu(); err != nil {
-			return latency{}, err
-		}
-	}
-	start := time.Now()
-	recs := records("w", commits)
-	for i, rec := range recs {
-		if pace > 0 {
-			time.Sleep(pace)
-		}
-		if err := st.Send(&pb.IngestShipmentsRequest{BatchId: uint64(i + 1), Records: []*pb.ShipmentRecord{rec}}); err != nil {
-			return latency{}, err
-		}
-		if _, err := st.Recv(); err != nil {
-			return latency{}, err
-		}
-	}
-	elapsed := time.Since(start)
-	waitOrTimeout(&done, 30*time.Second)
-	var res latency
-	res.commitsPerSec = float64(commits) / elapsed.Seconds()
-	if srv != nil {
-		cpu1, err := srv.cpu()
-		if err != nil {
-			return latency{}, err
-		}
-		res.serverCPUPerDelivery = float64(cpu1-cpu0) / 1e3 / float64(subs*commits)
-	}
-	cancel()
-	done.Wait() // a subscriber still waiting ends at once, with its samples
-	if len(lat) != subs*commits {
-		return latency{}, fmt.Errorf("%d subscribers: %d of %d deliveries arrived (first error: %v)", subs, len(lat), subs*commits, firstErr)
-	}
-	slices.Sort(lat)
-	res.p50, res.p99 = lat[len(lat)/2], lat[min(len(lat)-1, len(lat)*99/100)]
-	return res, nil
-}
-
-func waitOrTimeout(wg *sync.WaitGroup, d time.Duration) {
-	ch := make(chan struct{})
-	go func() { wg.Wait(); close(ch) }()
-	select {
-	case <-ch:
-	case <-time.After(d):
-	}
-}
-
-// idleMemory opens n watches that match nothing and reports the growth of
-// heap and stacks per watch, after a GC.
-func idleMemory(ctx context.Context, c config, n int) (float64, error) {
-	r, err := newRig(dbPath(c.dir, "idle"), 1, server.Config{ProgressInterval: time.Hour})
-	if err != nil {
-		return 0, err
-	}
-	defer r.close()
-	conns, closeConns, err := r.watchConns(n)
-	if err != nil {
-		return 0, err
-	}
-	defer closeConns()
-	// Make the connections live before the first reading.
-	for _, cc := range conns {
-		cc.Connect()
-	}
-	time.Sleep(200 * time.Millisecond)
-	before := inUse()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if err := openIdleWatches(ctx, conns, n); err != nil {
-		return 0, err
-	}
-	// Wait until the server has every watcher live.
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if r.srv.Subscribers() >= n {
-			break
-		}
-	}
-	after := inUse()
-	return float64(after-before) / float64(n), nil
-}
-
-// openIdleWatches opens n watches that match nothing.
-func openIdleWatches(ctx context.Context, conns []*grpc.ClientConn, n int) error {
-	for i := range n {
-		if _, err := pb.NewWatchServiceClient(conns[i%len(conns)]).Watch(ctx, &pb.WatchRequest{Provinces: []string{"CN-XZ"}, Years: []int32{1990}}); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func inUse() uint64 {
