@@ -275,7 +275,7 @@ func (db *DB) write(fn func(tx *bbolt.Tx) error) error {
 	db.writeMu.Lock()
 	defer db.writeMu.Unlock()
 	db.logged = db.logged[:0]
-	err := db.bolt.Update(fn)
+	err := storageError(db.bolt.Update(fn))
 	if err == nil && len(db.logged) > 0 {
 		db.rev.Store(db.logged[len(db.logged)-1].Revision)
 		db.feed.publish(db.logged)
