@@ -23,7 +23,12 @@
 // Every committed write gets one new revision and one entry in a change log,
 // which watch streams read to learn which cells and scores changed. Writes
 // that change nothing (an identical resend, an unchanged chip spec) commit
-// nothing and keep the revision.
+// nothing and keep the revision. The commit path also hands each committed
+// change to subscribers in memory (Subscribe, feed.go).
+//
+// The server depends on the Store interface (contract.go), which says what
+// every implementation must guarantee; *DB is the bbolt implementation, and
+// this package is the only one that touches bbolt.
 //
 // The bucket layout and every key and value encoding are documented in
 // layout.go. Public methods own their transaction; helpers take a *bbolt.Tx.
