@@ -30,6 +30,7 @@ type env struct {
 	addr    string
 	dbPath  string
 	db      *store.DB
+	st      store.Store // what the server uses: db, or wrap(db)
 	srv     *server.Server
 	grpc    *grpc.Server
 	admin   *client.Client
@@ -40,10 +41,11 @@ type env struct {
 
 	maxBatch    int
 	watchBuffer int
-	limits      server.Limits       // set before start by variants
-	serverOpts  []grpc.ServerOption // e.g. TLS credentials
-	tokens      *server.Tokens      // nil: the four test callers
-	maxRecv     int                 // 0: the server's default
+	limits      server.Limits               // set before start by variants
+	serverOpts  []grpc.ServerOption         // e.g. TLS credentials
+	tokens      *server.Tokens              // nil: the four test callers
+	wrap        func(*store.DB) store.Store // another implementation of the contract over db
+	maxRecv     int                         // 0: the server's default
 }
 
 const testMaxBatch = 50
@@ -88,8 +90,12 @@ func (e *env) start(addr string) {
 		tokens.Add(vendorBToken, server.Identity{Name: "vendor-b", Role: server.RoleVendor})
 		tokens.Add(statToken, server.Identity{Name: "nbs", Role: server.RoleStatistician})
 	}
+	e.st = db
+	if e.wrap != nil {
+		e.st = e.wrap(db)
+	}
 	srv, err := server.New(server.Config{
-		Store: db, Tokens: tokens, MaxBatchRecords: e.maxBatch, MaxRecvMsgBytes: e.maxRecv,
+		Store: e.st, Tokens: tokens, MaxBatchRecords: e.maxBatch, MaxRecvMsgBytes: e.maxRecv,
 		Now:              func() time.Time { return time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC) },
 		ProgressInterval: 200 * time.Millisecond, WatchBuffer: e.watchBuffer, Limits: e.limits,
 	})

@@ -105,7 +105,7 @@ func startAfter(t testing.TB, st grpc.ClientStream) uint64 {
 // deliver, read from the change log now.
 func (e *env) expected(req *pb.WatchRequest, after uint64) []*pb.Event {
 	e.t.Helper()
-	changes, err := e.db.Changes(after+1, 0)
+	changes, err := e.st.Changes(after+1, 0)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -240,7 +240,7 @@ func (e *env) putObservations(c *client.Client, obs []*pb.Observation) error {
 
 // revision is the store's current revision.
 func (e *env) revision() uint64 {
-	return e.db.Revision()
+	return e.st.Revision()
 }
 
 // errorInfo returns the ErrorInfo detail of err's status, or nil.
