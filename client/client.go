@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -26,6 +27,10 @@ const DefaultTimeout = 10 * time.Second
 type Client struct {
 	conn    *grpc.ClientConn
 	timeout time.Duration
+	// watches carries every Watch on one stream (watchmux.go); made on
+	// the first Watch.
+	watchOnce sync.Once
+	watches   *watchMux
 
 	Chips   pb.ChipServiceClient
 	Ingest  pb.IngestServiceClient

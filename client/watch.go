@@ -45,11 +45,18 @@ const watchHeader = "computescale-watch-after"
 type WatchOption func(*watchOptions)
 
 type watchOptions struct {
+	ownStream  bool
 	retries    int
 	minBackoff time.Duration
 	maxBackoff time.Duration
 	onResume   func(from uint64, err error)
 }
+
+// WithWatchOwnStream gives the watch a Watch stream of its own instead of a
+// place on the Client's shared WatchMany stream. Delivery, resume and errors
+// are the same either way; a stream of its own costs the server a stream and
+// a goroutine, and its flow control is its own.
+func WithWatchOwnStream() WatchOption { return func(o *watchOptions) { o.ownStream = true } }
 
 // WithWatchRetries bounds how many times in a row Watch reopens the stream
 // without receiving anything in between (default 10); any response received
@@ -89,12 +96,22 @@ func WithWatchResumeHook(fn func(from uint64, err error)) WatchOption {
 // With start_revision 0 ("from now on") the position is the revision the
 // server reports in the stream's header, so even a break before the first
 // event loses nothing. req is not modified.
+//
+// All watches of a Client share one WatchMany stream (each under its own
+// id, with its own filter, position and resume), unless
+// WithWatchOwnStream is given or the server lacks WatchMany. A response may
+// carry several consecutive revisions when the watch was behind; each
+// event keeps its revision.
 func (c *Client) Watch(ctx context.Context, req *pb.WatchRequest, fn func(*pb.WatchResponse) error, opts ...WatchOption) error {
 	o := watchOptions{retries: 10, minBackoff: 100 * time.Millisecond, maxBackoff: 5 * time.Second}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	r := &watchRun{stub: pb.NewWatchServiceClient(c.conn), req: req, fn: fn, opts: o}
+	if !o.ownStream {
+		c.watchOnce.Do(func() { c.watches = &watchMux{stub: r.stub} })
+		r.mux = c.watches
+	}
 	if start := req.GetStartRevision(); start > 0 {
 		r.next, r.known = start, true
 	}
@@ -130,6 +147,7 @@ func (c *Client) WatchChan(ctx context.Context, req *pb.WatchRequest, opts ...Wa
 // revision next were delivered, when a fragmented revision was cut).
 type watchRun struct {
 	stub pb.WatchServiceClient
+	mux  *watchMux // nil: a stream of its own
 	req  *pb.WatchRequest
 	fn   func(*pb.WatchResponse) error
 	opts watchOptions
@@ -222,17 +240,67 @@ func (r *watchRun) adopt(err error) {
 	}
 }
 
-// stream runs one stream from the current position until it fails.
-func (r *watchRun) stream(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	r.got = false
+// request is the watch request from the current position.
+func (r *watchRun) request() *pb.WatchRequest {
 	req := &pb.WatchRequest{Kinds: r.req.GetKinds(), Provinces: r.req.GetProvinces(), Years: r.req.GetYears(),
 		StartRevision: r.req.GetStartRevision(), ProgressNotify: r.req.GetProgressNotify()}
 	if r.known {
 		req.StartRevision = r.next
 	}
-	st, err := r.stub.Watch(ctx, req)
+	return req
+}
+
+// stream runs one stream (or one watch on the shared stream) from the
+// current position until it fails.
+func (r *watchRun) stream(ctx context.Context) error {
+	if r.mux != nil && !r.mux.isUnsupported() {
+		err := r.shared(ctx)
+		if status.Code(err) != codes.Unimplemented || r.got {
+			return err
+		}
+		r.mux.setUnsupported() // an older server: a stream per watch
+	}
+	return r.own(ctx)
+}
+
+// shared runs the watch on the Client's WatchMany stream until it ends.
+func (r *watchRun) shared(ctx context.Context) error {
+	r.got = false
+	sub, err := r.mux.register(r.request())
+	if err != nil {
+		return err
+	}
+	defer r.mux.unregister(sub)
+	r.skip = r.partial
+	for {
+		resp, err := sub.next(ctx)
+		if err != nil {
+			return err
+		}
+		switch {
+		case resp.GetCreated() != nil:
+			if !r.known {
+				r.next, r.known, r.partial = resp.GetCreated().GetStartAfter()+1, true, 0
+			}
+		case resp.GetEnded() != nil:
+			return status.ErrorProto(resp.GetEnded())
+		default:
+			r.got = true
+			if out := r.accept(resp.GetResponse()); out != nil {
+				if err := r.fn(out); err != nil {
+					return callbackError{err}
+				}
+			}
+		}
+	}
+}
+
+// own runs the watch on a Watch stream of its own until it fails.
+func (r *watchRun) own(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r.got = false
+	st, err := r.stub.Watch(ctx, r.request())
 	if err != nil {
 		return err
 	}

@@ -3,12 +3,14 @@ package server_test
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/computescale/computescale/client"
 	pb "github.com/computescale/computescale/proto/computescale/v1"
@@ -365,5 +367,94 @@ func TestWatchCoalescedAfterStall(t *testing.T) {
 			t.Errorf("%s: no response carried more than one revision (%d responses for %d revisions)", name, len(s.resps), target-s.after)
 		}
 		t.Logf("%s: %d responses for %d revisions, up to %d revisions in one", name, len(s.resps), target-s.after, most)
+	}
+}
+
+// TestWatchClientSharedStreamResumesEveryWatch: the client helper carries
+// several watches (different filters and starts) on one shared stream; the
+// server restarts under them, and every watch reopens from its own last
+// complete revision and delivers exactly its part of the log.
+func TestWatchClientSharedStreamResumesEveryWatch(t *testing.T) {
+	e := newEnv(t)
+	e.putChips()
+	if err := e.putObservations(e.stat, loadObservations(1)); err != nil {
+		t.Fatal(err)
+	}
+	rev0 := e.revision()
+	reqs := []*pb.WatchRequest{
+		{StartRevision: 1},
+		{Kinds: []pb.EventKind{kindCompute}, StartRevision: rev0 + 1},
+		{Kinds: []pb.EventKind{kindIndex, kindMethod}, StartRevision: rev0},
+		{Provinces: []string{"CN-GD", "Beijing"}, Years: []int32{2023, 2024}, StartRevision: 2},
+	}
+	var target atomic.Uint64
+	type result struct {
+		events  []*pb.Event
+		resumes int
+		err     error
+	}
+	results := make([]chan result, len(reqs))
+	started := make(chan struct{}, len(reqs))
+	for i, req := range reqs {
+		req.ProgressNotify = true
+		results[i] = make(chan result, 1)
+		go func() {
+			var res result
+			complete := req.GetStartRevision() - 1 // the last revision delivered whole
+			first := true
+			res.err = e.reader.Watch(ctx(t), proto.Clone(req).(*pb.WatchRequest), func(r *pb.WatchResponse) error {
+				res.events = append(res.events, r.GetEvents()...)
+				if !r.GetFragment() {
+					complete = r.GetRevision()
+				}
+				if first {
+					first = false
+					started <- struct{}{}
+				}
+				if t := target.Load(); t > 0 && r.GetRevision() >= t && !r.GetFragment() {
+					return client.ErrStopWatch
+				}
+				return nil
+			}, client.WithWatchBackoff(10*time.Millisecond, 200*time.Millisecond),
+				client.WithWatchResumeHook(func(from uint64, _ error) {
+					res.resumes++
+					if from != complete+1 {
+						t.Errorf("watch %d resumed from %d; its last complete revision was %d", i, from, complete)
+					}
+				}))
+			results[i] <- res
+		}()
+	}
+	for range reqs {
+		select {
+		case <-started:
+		case <-time.After(waitFor):
+			t.Fatal("a watch delivered nothing")
+		}
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- e.ingestLoad("shared", 8, 10, 2) }()
+	e.restart()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if err := e.ingestLoad("after", 2, 10, 3); err != nil {
+		t.Fatal(err)
+	}
+	target.Store(e.revision())
+	for i, req := range reqs {
+		var res result
+		select {
+		case res = <-results[i]:
+		case <-time.After(waitFor):
+			t.Fatalf("watch %d did not reach the last revision", i)
+		}
+		if res.err != nil {
+			t.Fatalf("watch %d: %v", i, res.err)
+		}
+		if res.resumes == 0 {
+			t.Errorf("watch %d never resumed", i)
+		}
+		sameEvents(t, fmt.Sprintf("watch %d", i), res.events, e.expected(req, req.GetStartRevision()-1))
 	}
 }
