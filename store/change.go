@@ -147,6 +147,9 @@ func (db *DB) commitChange(tx *bbolt.Tx, c Change) (uint64, error) {
 		return 0, err
 	}
 	rev++
+	if f := db.revFloor.Load(); f > rev {
+		rev = f
+	}
 	if err := tx.Bucket(bucketMeta).Put(keyRevision, revisionKey(rev)); err != nil {
 		return 0, fmt.Errorf("store: write revision: %w", err)
 	}

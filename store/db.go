@@ -65,6 +65,9 @@ type DB struct {
 	// oldest one the change log retains, both kept up to date by the
 	// writes that move them, so that reading them costs no transaction.
 	rev, oldest atomic.Uint64
+	// revFloor is the lowest revision the next committed write may take
+	// (ApplyAt, cluster mode); 0 means one above the last.
+	revFloor atomic.Uint64
 }
 
 // Open opens or creates the store at path, creates every bucket, stores the

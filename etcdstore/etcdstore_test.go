@@ -1,0 +1,212 @@
+package etcdstore_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/computescale/computescale/estimator"
+	"github.com/computescale/computescale/etcdstore"
+	"github.com/computescale/computescale/internal/etcdembed"
+	"github.com/computescale/computescale/store"
+)
+
+const guangdong uint32 = 440000
+
+func cpuSpec(id string) estimator.ChipSpec {
+	return estimator.ChipSpec{
+		ID: id, Vendor: "Acme", Model: "C2", Kind: estimator.KindCPU, Cores: 2, ClockHz: 1e9,
+		Rates:  []estimator.Rate{{Precision: estimator.FP32, FlopsPerCycle: 8}, {Precision: estimator.FP64, FlopsPerCycle: 4}},
+		Source: "test sheet",
+	}
+}
+
+func general(id string, units int64) estimator.Record {
+	return estimator.Record{ID: id, Province: guangdong, Period: estimator.Period{Year: 2024, Quarter: 2},
+		Class: estimator.ClassGeneral, Units: units, Components: []estimator.Component{{ChipID: "cpu", Count: 2}}}
+}
+
+func startCluster(t *testing.T) *etcdembed.Cluster {
+	t.Helper()
+	c, err := etcdembed.Start(etcdembed.Options{Dir: t.TempDir(), MaxTxnOps: 10000, MaxRequestBytes: 16 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+func openNode(t *testing.T, c *etcdembed.Cluster, path string) *etcdstore.Store {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := etcdstore.Open(ctx, etcdstore.Options{Endpoints: c.Endpoints(), Path: path})
+	if err != nil {
+		t.Fatalf("open node %s: %v", path, err)
+	}
+	return s
+}
+
+func cells(t *testing.T, s *etcdstore.Store) []estimator.Cell {
+	t.Helper()
+	cs, _, err := s.View().AllCells()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
+
+func batch(from, n int) []estimator.Record {
+	recs := make([]estimator.Record, n)
+	for i := range recs {
+		recs[i] = general(fmt.Sprintf("r%05d", from+i), int64(1+(from+i)%7))
+	}
+	return recs
+}
+
+// TestNodesAgree ingests through node A and reads through node B after
+// waiting for A's ack revision: the same cells, the same revision, and a
+// changed resend refused on either node.
+func TestNodesAgree(t *testing.T) {
+	c := startCluster(t)
+	dir := t.TempDir()
+	a := openNode(t, c, filepath.Join(dir, "a.db"))
+	defer a.Close()
+	b := openNode(t, c, filepath.Join(dir, "b.db"))
+	defer b.Close()
+
+	if _, err := a.PutChip(cpuSpec("cpu")); err != nil {
+		t.Fatalf("PutChip: %v", err)
+	}
+	res, err := a.SubmitShipments("acme", batch(0, 200), false).Wait()
+	if err != nil {
+		t.Fatalf("ingest: %v", err)
+	}
+	if res.Created != 200 || res.Revision == 0 {
+		t.Fatalf("ingest result %+v", res)
+	}
+	if a.Revision() < res.Revision {
+		t.Fatalf("A acked %d but has applied only %d", res.Revision, a.Revision())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := b.WaitRevision(ctx, res.Revision); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(cells(t, a), cells(t, b)); d != "" {
+		t.Fatalf("cells differ between nodes (-A +B):\n%s", d)
+	}
+	if len(cells(t, b)) == 0 {
+		t.Fatal("node B has no cells")
+	}
+	if ra, rb := a.View().Revision(), b.View().Revision(); ra != rb || ra != res.Revision {
+		t.Fatalf("view revisions A %d, B %d, ack %d", ra, rb, res.Revision)
+	}
+
+	// An identical resend through B changes nothing.
+	again, err := b.SubmitShipments("acme", batch(0, 200), false).Wait()
+	if err != nil || again.Unchanged != 200 || again.Created != 0 {
+		t.Fatalf("identical resend: %+v, %v", again, err)
+	}
+	// A changed resend is AlreadyExists on either node; nothing moves.
+	changed := batch(0, 3)
+	changed[2].Units = 999
+	for name, s := range map[string]*etcdstore.Store{"A": a, "B": b} {
+		_, err := s.SubmitShipments("acme", changed, false).Wait()
+		if estimator.ErrorCode(err) != estimator.EAlreadyExists {
+			t.Fatalf("changed resend through %s: %v, want AlreadyExists", name, err)
+		}
+	}
+	// Another vendor's record with the same id is its own.
+	other, err := b.SubmitShipments("bolt", changed, false).Wait()
+	if err != nil || other.Created != 3 {
+		t.Fatalf("other vendor: %+v, %v", other, err)
+	}
+	if err := a.WaitRevision(ctx, other.Revision); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(cells(t, a), cells(t, b)); d != "" {
+		t.Fatalf("cells differ after the second vendor (-A +B):\n%s", d)
+	}
+	// A retraction through B.
+	rr, err := b.Retract("bolt", []string{"r00000", "r00001"}, false)
+	if err != nil || rr.Retracted != 2 {
+		t.Fatalf("retract: %+v, %v", rr, err)
+	}
+	if _, err := a.Retract("bolt", []string{"r00000"}, false); estimator.ErrorCode(err) != estimator.ENotFound {
+		t.Fatalf("retract missing: %v, want NotFound", err)
+	}
+}
+
+// TestRebuildAfterCompaction stops node B, writes on, compacts etcd past
+// B's view and reopens B: it rebuilds from a snapshot and serves the same
+// cells and scores as A.
+func TestRebuildAfterCompaction(t *testing.T) {
+	c := startCluster(t)
+	dir := t.TempDir()
+	a := openNode(t, c, filepath.Join(dir, "a.db"))
+	defer a.Close()
+	bPath := filepath.Join(dir, "b.db")
+	b := openNode(t, c, bPath)
+	if _, err := a.PutChip(cpuSpec("cpu")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.SubmitShipments("acme", batch(0, 50), false).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	var last store.IngestResult
+	for i := 1; i <= 5; i++ {
+		var err error
+		if last, err = a.SubmitShipments("acme", batch(i*50, 50), false).Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.Retract("acme", []string{"r00001"}, false); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := a.Client().Compact(ctx, int64(last.Revision)); err != nil {
+		t.Fatalf("compact etcd: %v", err)
+	}
+	b = openNode(t, c, bPath)
+	defer b.Close()
+	if b.Revision() < last.Revision {
+		t.Fatalf("rebuilt B at %d, want at least %d", b.Revision(), last.Revision)
+	}
+	if err := a.WaitRevision(ctx, b.Revision()); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(cells(t, a), cells(t, b)); d != "" {
+		t.Fatalf("cells differ after rebuild (-A +B):\n%s", d)
+	}
+	for _, year := range []int{2024} {
+		sa, _, err := a.View().StoredScores(year)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sb, _, err := b.View().StoredScores(year)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff(sa, sb); d != "" {
+			t.Fatalf("scores differ after rebuild (-A +B):\n%s", d)
+		}
+	}
+	// B follows again after the rebuild.
+	res, err := a.SubmitShipments("acme", batch(9000, 10), false).Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WaitRevision(ctx, res.Revision); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(cells(t, a), cells(t, b)); d != "" {
+		t.Fatalf("cells differ after following on (-A +B):\n%s", d)
+	}
+}
