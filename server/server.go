@@ -178,14 +178,17 @@ func (s *Server) GRPCServer(extra ...grpc.ServerOption) *grpc.Server {
 // unaryInterceptors and streamInterceptors are the chain of GRPCServer, in
 // its order; the benchmarks run the same slices in process.
 func (s *Server) unaryInterceptors() []grpc.UnaryServerInterceptor {
-	return []grpc.UnaryServerInterceptor{
+	is := []grpc.UnaryServerInterceptor{
 		s.metrics.unary.UnaryServerInterceptor(),
 		logging.UnaryServerInterceptor(logging.LoggerFunc(s.logCall), s.callLogOptions()...),
 		auth.UnaryServerInterceptor(s.authenticate),
 		rejectMalformedUnary,
 		ratelimit.UnaryServerInterceptor(s.calls),
-		recovery.UnaryServerInterceptor(recovery.WithRecoveryHandlerContext(s.recovered)),
 	}
+	if w, ok := s.store.(revisionWaiter); ok {
+		is = append(is, s.awaitRevision(w)) // cluster mode (cluster.go)
+	}
+	return append(is, recovery.UnaryServerInterceptor(recovery.WithRecoveryHandlerContext(s.recovered)))
 }
 
 func (s *Server) streamInterceptors() []grpc.StreamServerInterceptor {

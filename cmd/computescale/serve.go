@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 
+	"github.com/computescale/computescale/etcdstore"
 	"github.com/computescale/computescale/server"
 	"github.com/computescale/computescale/store"
 	"github.com/computescale/computescale/web"
@@ -50,6 +51,11 @@ type serveConfig struct {
 	watchBuffer      int
 	progressInterval time.Duration
 	watchRetention   uint64
+
+	// etcdEndpoints switches on cluster mode: etcd holds the data and --db
+	// is this node's materialised view of it (etcdstore).
+	etcdEndpoints []string
+	etcdPrefix    string
 }
 
 func (c *serveConfig) register(cmd *cobra.Command, defaultDB, defaultHTTP string) {
@@ -77,6 +83,9 @@ func (c *serveConfig) register(cmd *cobra.Command, defaultDB, defaultHTTP string
 	f.IntVar(&c.watchBuffer, "watch-buffer", 256, "responses a watcher may fall behind before it is cut off")
 	f.DurationVar(&c.progressInterval, "watch-progress-interval", 10*time.Second, "how often idle watches with progress_notify hear the revision")
 	f.Uint64Var(&c.watchRetention, "watch-retention", 1_000_000, "revisions of watch history kept (0 = all)")
+	f.StringSliceVar(&c.etcdEndpoints, "etcd-endpoints", nil,
+		"cluster mode: etcd client URLs (http://host:2379,...); etcd holds the data and --db becomes this node's view of it")
+	f.StringVar(&c.etcdPrefix, "etcd-prefix", "/computescale/", "cluster mode: the etcd key prefix of this deployment")
 }
 
 // logger builds the server's logger on w. With --log-flush-interval the
@@ -157,12 +166,39 @@ the token file without dropping streams; SIGTERM drains and stops.`,
 	return cmd
 }
 
+// storeCloser is the store a server runs on, single-node or cluster.
+type storeCloser interface {
+	store.Store
+	Close() error
+}
+
+// openStore opens the bbolt store, or in cluster mode this node's view of
+// the etcd cluster (which waits until the view has caught up with etcd).
+func openStore(cfg serveConfig, log *slog.Logger) (storeCloser, error) {
+	if len(cfg.etcdEndpoints) == 0 {
+		db, err := store.Open(cfg.db, store.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("open database: %w", err)
+		}
+		return db, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := etcdstore.Open(ctx, etcdstore.Options{
+		Endpoints: cfg.etcdEndpoints, Prefix: cfg.etcdPrefix, Path: cfg.db, Log: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cluster mode: %w", err)
+	}
+	return s, nil
+}
+
 // serverMain is a running server: database, listeners and gRPC server.
 type serverMain struct {
 	cfg         serveConfig
 	log         *slog.Logger
 	closeLog    func() error // flushes buffered lines; Close runs it last
-	db          *store.DB
+	db          storeCloser
 	srv         *server.Server
 	grpc        *grpc.Server
 	lis         net.Listener
@@ -188,10 +224,10 @@ func startServer(cfg serveConfig, tokens *server.Tokens) (*serverMain, error) {
 		closeLog()
 		return nil, err
 	}
-	db, err := store.Open(cfg.db, store.Options{})
+	db, err := openStore(cfg, log)
 	if err != nil {
 		closeLog()
-		return nil, fmt.Errorf("open database: %w", err)
+		return nil, err
 	}
 	if cfg.checkOnStart {
 		start := time.Now()

@@ -359,7 +359,12 @@ type GetProvinceComputeRequest struct {
 	// Year the window ends at.
 	Year int32 `protobuf:"varint,2,opt,name=year,proto3" json:"year,omitempty"`
 	// Quarter 1-4 the window ends at, or 0 for the year's end.
-	Quarter       int32 `protobuf:"varint,3,opt,name=quarter,proto3" json:"quarter,omitempty"`
+	Quarter int32 `protobuf:"varint,3,opt,name=quarter,proto3" json:"quarter,omitempty"`
+	// In cluster mode, answer only once this node has applied this revision
+	// (the revision in an ingest ack), waiting a bounded time, then
+	// UNAVAILABLE. 0 asks for a consistent read: the node waits for etcd's
+	// current revision. Single-node mode is always consistent and ignores it.
+	MinRevision   uint64 `protobuf:"varint,4,opt,name=min_revision,json=minRevision,proto3" json:"min_revision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -411,6 +416,13 @@ func (x *GetProvinceComputeRequest) GetYear() int32 {
 func (x *GetProvinceComputeRequest) GetQuarter() int32 {
 	if x != nil {
 		return x.Quarter
+	}
+	return 0
+}
+
+func (x *GetProvinceComputeRequest) GetMinRevision() uint64 {
+	if x != nil {
+		return x.MinRevision
 	}
 	return 0
 }
@@ -475,7 +487,12 @@ type ListProvinceComputeRequest struct {
 	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// A next_page_token from an earlier call with the same year, quarter and
 	// order_by.
-	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// In cluster mode, answer only once this node has applied this revision
+	// (the revision in an ingest ack), waiting a bounded time, then
+	// UNAVAILABLE. 0 asks for a consistent read: the node waits for etcd's
+	// current revision. Single-node mode is always consistent and ignores it.
+	MinRevision   uint64 `protobuf:"varint,6,opt,name=min_revision,json=minRevision,proto3" json:"min_revision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -543,6 +560,13 @@ func (x *ListProvinceComputeRequest) GetPageToken() string {
 		return x.PageToken
 	}
 	return ""
+}
+
+func (x *ListProvinceComputeRequest) GetMinRevision() uint64 {
+	if x != nil {
+		return x.MinRevision
+	}
+	return 0
 }
 
 // ListProvinceComputeResponse is one page of provinces' totals.
@@ -615,7 +639,12 @@ type GetNationalComputeRequest struct {
 	// Year the window ends at.
 	Year int32 `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
 	// Quarter 1-4 the window ends at, or 0 for the year's end.
-	Quarter       int32 `protobuf:"varint,2,opt,name=quarter,proto3" json:"quarter,omitempty"`
+	Quarter int32 `protobuf:"varint,2,opt,name=quarter,proto3" json:"quarter,omitempty"`
+	// In cluster mode, answer only once this node has applied this revision
+	// (the revision in an ingest ack), waiting a bounded time, then
+	// UNAVAILABLE. 0 asks for a consistent read: the node waits for etcd's
+	// current revision. Single-node mode is always consistent and ignores it.
+	MinRevision   uint64 `protobuf:"varint,3,opt,name=min_revision,json=minRevision,proto3" json:"min_revision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -660,6 +689,13 @@ func (x *GetNationalComputeRequest) GetYear() int32 {
 func (x *GetNationalComputeRequest) GetQuarter() int32 {
 	if x != nil {
 		return x.Quarter
+	}
+	return 0
+}
+
+func (x *GetNationalComputeRequest) GetMinRevision() uint64 {
+	if x != nil {
+		return x.MinRevision
 	}
 	return 0
 }
@@ -742,27 +778,30 @@ const file_computescale_v1_compute_proto_rawDesc = "" +
 	"\x11ConversionFactors\x12\x12\n" +
 	"\x04fp16\x18\x01 \x01(\x01R\x04fp16\x12\x12\n" +
 	"\x04fp64\x18\x02 \x01(\x01R\x04fp64\x12/\n" +
-	"\x14include_ai_host_cpus\x18\x03 \x01(\bR\x11includeAiHostCpus\"e\n" +
+	"\x14include_ai_host_cpus\x18\x03 \x01(\bR\x11includeAiHostCpus\"\x88\x01\n" +
 	"\x19GetProvinceComputeRequest\x12\x1a\n" +
 	"\bprovince\x18\x01 \x01(\tR\bprovince\x12\x12\n" +
 	"\x04year\x18\x02 \x01(\x05R\x04year\x12\x18\n" +
-	"\aquarter\x18\x03 \x01(\x05R\aquarter\"T\n" +
+	"\aquarter\x18\x03 \x01(\x05R\aquarter\x12!\n" +
+	"\fmin_revision\x18\x04 \x01(\x04R\vminRevision\"T\n" +
 	"\x1aGetProvinceComputeResponse\x126\n" +
-	"\x06totals\x18\x01 \x01(\v2\x1e.computescale.v1.ComputeTotalsR\x06totals\"\xa1\x01\n" +
+	"\x06totals\x18\x01 \x01(\v2\x1e.computescale.v1.ComputeTotalsR\x06totals\"\xc4\x01\n" +
 	"\x1aListProvinceComputeRequest\x12\x12\n" +
 	"\x04year\x18\x01 \x01(\x05R\x04year\x12\x18\n" +
 	"\aquarter\x18\x02 \x01(\x05R\aquarter\x12\x19\n" +
 	"\border_by\x18\x03 \x01(\tR\aorderBy\x12\x1b\n" +
 	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x05 \x01(\tR\tpageToken\"\x99\x01\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\x12!\n" +
+	"\fmin_revision\x18\x06 \x01(\x04R\vminRevision\"\x99\x01\n" +
 	"\x1bListProvinceComputeResponse\x126\n" +
 	"\x06totals\x18\x01 \x03(\v2\x1e.computescale.v1.ComputeTotalsR\x06totals\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1a\n" +
-	"\brevision\x18\x03 \x01(\x04R\brevision\"I\n" +
+	"\brevision\x18\x03 \x01(\x04R\brevision\"l\n" +
 	"\x19GetNationalComputeRequest\x12\x12\n" +
 	"\x04year\x18\x01 \x01(\x05R\x04year\x12\x18\n" +
-	"\aquarter\x18\x02 \x01(\x05R\aquarter\"T\n" +
+	"\aquarter\x18\x02 \x01(\x05R\aquarter\x12!\n" +
+	"\fmin_revision\x18\x03 \x01(\x04R\vminRevision\"T\n" +
 	"\x1aGetNationalComputeResponse\x126\n" +
 	"\x06totals\x18\x01 \x01(\v2\x1e.computescale.v1.ComputeTotalsR\x06totals2\xe0\x02\n" +
 	"\x0eComputeService\x12m\n" +

@@ -631,8 +631,13 @@ type GetIndexRequest struct {
 	Year int32 `protobuf:"varint,2,opt,name=year,proto3" json:"year,omitempty"`
 	// A stored methodology version; 0 means the current one.
 	MethodologyVersion uint64 `protobuf:"varint,3,opt,name=methodology_version,json=methodologyVersion,proto3" json:"methodology_version,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// In cluster mode, answer only once this node has applied this revision
+	// (the revision in an ingest ack), waiting a bounded time, then
+	// UNAVAILABLE. 0 asks for a consistent read: the node waits for etcd's
+	// current revision. Single-node mode is always consistent and ignores it.
+	MinRevision   uint64 `protobuf:"varint,4,opt,name=min_revision,json=minRevision,proto3" json:"min_revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetIndexRequest) Reset() {
@@ -682,6 +687,13 @@ func (x *GetIndexRequest) GetYear() int32 {
 func (x *GetIndexRequest) GetMethodologyVersion() uint64 {
 	if x != nil {
 		return x.MethodologyVersion
+	}
+	return 0
+}
+
+func (x *GetIndexRequest) GetMinRevision() uint64 {
+	if x != nil {
+		return x.MinRevision
 	}
 	return 0
 }
@@ -747,8 +759,13 @@ type ListIndexRequest struct {
 	PageToken string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// A stored methodology version; 0 means the current one.
 	MethodologyVersion uint64 `protobuf:"varint,5,opt,name=methodology_version,json=methodologyVersion,proto3" json:"methodology_version,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// In cluster mode, answer only once this node has applied this revision
+	// (the revision in an ingest ack), waiting a bounded time, then
+	// UNAVAILABLE. 0 asks for a consistent read: the node waits for etcd's
+	// current revision. Single-node mode is always consistent and ignores it.
+	MinRevision   uint64 `protobuf:"varint,6,opt,name=min_revision,json=minRevision,proto3" json:"min_revision,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListIndexRequest) Reset() {
@@ -812,6 +829,13 @@ func (x *ListIndexRequest) GetPageToken() string {
 func (x *ListIndexRequest) GetMethodologyVersion() uint64 {
 	if x != nil {
 		return x.MethodologyVersion
+	}
+	return 0
+}
+
+func (x *ListIndexRequest) GetMinRevision() uint64 {
+	if x != nil {
+		return x.MinRevision
 	}
 	return 0
 }
@@ -2654,20 +2678,22 @@ const file_computescale_v1_index_proto_rawDesc = "" +
 	"normalized\x12\x16\n" +
 	"\x06weight\x18\x05 \x01(\x01R\x06weight\x12\x16\n" +
 	"\x06source\x18\x06 \x01(\tR\x06source\x12\x16\n" +
-	"\x06writer\x18\a \x01(\tR\x06writer\"r\n" +
+	"\x06writer\x18\a \x01(\tR\x06writer\"\x95\x01\n" +
 	"\x0fGetIndexRequest\x12\x1a\n" +
 	"\bprovince\x18\x01 \x01(\tR\bprovince\x12\x12\n" +
 	"\x04year\x18\x02 \x01(\x05R\x04year\x12/\n" +
-	"\x13methodology_version\x18\x03 \x01(\x04R\x12methodologyVersion\"E\n" +
+	"\x13methodology_version\x18\x03 \x01(\x04R\x12methodologyVersion\x12!\n" +
+	"\fmin_revision\x18\x04 \x01(\x04R\vminRevision\"E\n" +
 	"\x10GetIndexResponse\x121\n" +
-	"\x05score\x18\x01 \x01(\v2\x1b.computescale.v1.IndexScoreR\x05score\"\xb1\x01\n" +
+	"\x05score\x18\x01 \x01(\v2\x1b.computescale.v1.IndexScoreR\x05score\"\xd4\x01\n" +
 	"\x10ListIndexRequest\x12\x12\n" +
 	"\x04year\x18\x01 \x01(\x05R\x04year\x12\x1c\n" +
 	"\tdimension\x18\x02 \x01(\tR\tdimension\x12\x1b\n" +
 	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x04 \x01(\tR\tpageToken\x12/\n" +
-	"\x13methodology_version\x18\x05 \x01(\x04R\x12methodologyVersion\"\xbd\x01\n" +
+	"\x13methodology_version\x18\x05 \x01(\x04R\x12methodologyVersion\x12!\n" +
+	"\fmin_revision\x18\x06 \x01(\x04R\vminRevision\"\xbd\x01\n" +
 	"\x11ListIndexResponse\x123\n" +
 	"\x06scores\x18\x01 \x03(\v2\x1b.computescale.v1.IndexScoreR\x06scores\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12/\n" +
