@@ -65,7 +65,9 @@ func WithDialOptions(opts ...grpc.DialOption) Option {
 }
 
 // New connects lazily to addr (host:port), so that the first call dials,
-// unless WithDialTimeout asks it to connect first.
+// unless WithDialTimeout asks it to connect first. In cluster mode addr may
+// list several nodes, "host:port,host:port,...": calls are spread over them
+// round robin and fail over to the nodes that are up (endpoints.go).
 func New(addr string, opts ...Option) (*Client, error) {
 	o := options{timeout: DefaultTimeout}
 	for _, opt := range opts {
@@ -74,10 +76,17 @@ func New(addr string, opts ...Option) (*Client, error) {
 	// Wait-for-ready: a call made while the connection is re-establishing
 	// (a server restart, a rolling deploy) waits for it within the call's
 	// deadline instead of failing at once with Unavailable.
+	serviceConfig, target := readRetryPolicy, addr
+	var extra []grpc.DialOption
+	if addrs := splitEndpoints(addr); len(addrs) > 1 {
+		serviceConfig = roundRobin(readRetryPolicy)
+		target, extra = multiTarget(addrs, o.tls != nil)
+	}
 	dial := append([]grpc.DialOption{
 		grpc.WithDefaultCallOptions(grpc.WaitForReady(true)),
-		grpc.WithDefaultServiceConfig(readRetryPolicy),
-	}, o.dialOpts...)
+		grpc.WithDefaultServiceConfig(serviceConfig),
+	}, extra...)
+	dial = append(dial, o.dialOpts...)
 	if o.tls != nil {
 		dial = append(dial, grpc.WithTransportCredentials(credentials.NewTLS(o.tls)))
 	} else {
@@ -86,7 +95,7 @@ func New(addr string, opts ...Option) (*Client, error) {
 	if o.token != "" {
 		dial = append(dial, grpc.WithPerRPCCredentials(bearer{token: o.token, secure: o.tls != nil}))
 	}
-	conn, err := grpc.NewClient(addr, dial...)
+	conn, err := grpc.NewClient(target, dial...)
 	if err != nil {
 		return nil, fmt.Errorf("computescale client for %s: %w", addr, err)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -54,6 +55,7 @@ then --config). The client commands' connection flags:
 // clientFlags are the connection flags of every command that talks to a server.
 type clientFlags struct {
 	addr        string
+	endpoints   []string // cluster mode: several nodes, instead of --addr
 	token       string
 	timeout     time.Duration
 	dialTimeout time.Duration
@@ -73,6 +75,7 @@ const defaultDialTimeout = 5 * time.Second
 // --help lists them.
 func (f *clientFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:7443", "server address host:port")
+	fs.StringSliceVar(&f.endpoints, "endpoints", nil, "cluster mode: several nodes host:port,host:port,... (round robin, failing over to the nodes that are up); overrides --addr")
 	fs.StringVar(&f.token, "token", "", "bearer token")
 	fs.DurationVar(&f.timeout, "timeout", client.DefaultTimeout, "deadline of each call, once connected")
 	fs.DurationVar(&f.dialTimeout, "dial-timeout", defaultDialTimeout, "time to connect (and handshake TLS) before giving up; 0 connects lazily within --timeout")
@@ -81,7 +84,7 @@ func (f *clientFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "client certificate (PEM) for mTLS")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "client key (PEM) for mTLS")
 	fs.StringVar(&f.tlsServerName, "tls-server-name", "", "name to verify in the server's certificate (default: the host of --addr)")
-	for _, name := range []string{"addr", "token", "timeout", "dial-timeout", "tls", "tls-ca", "tls-cert", "tls-key", "tls-server-name"} {
+	for _, name := range []string{"addr", "endpoints", "token", "timeout", "dial-timeout", "tls", "tls-ca", "tls-cert", "tls-key", "tls-server-name"} {
 		fl := fs.Lookup(name)
 		fl.Usage += " [$" + envName(name) + "]"
 	}
@@ -96,5 +99,9 @@ func (f *clientFlags) dial() (*client.Client, error) {
 		}
 		opts = append(opts, client.WithTLS(cfg))
 	}
-	return client.New(f.addr, opts...)
+	addr := f.addr
+	if len(f.endpoints) > 0 {
+		addr = strings.Join(f.endpoints, ",")
+	}
+	return client.New(addr, opts...)
 }
