@@ -405,6 +405,10 @@ func (s *Store) Backup(w io.Writer) (store.BackupInfo, error) { return s.view().
 // inputs), as in single-node mode.
 func (s *Store) Verify() (store.VerifyReport, error) { return s.view().Verify() }
 
+// CheckPages checks this node's view file page by page (serve
+// --check-on-start); a damaged view can simply be deleted and rebuilt.
+func (s *Store) CheckPages() error { return s.view().CheckPages() }
+
 func (s *Store) Stats() store.Stats {
 	st := s.view().Stats()
 	st.Revision = s.Revision()

@@ -169,6 +169,7 @@ the token file without dropping streams; SIGTERM drains and stops.`,
 // storeCloser is the store a server runs on, single-node or cluster.
 type storeCloser interface {
 	store.Store
+	CheckPages() error
 	Close() error
 }
 
