@@ -38,8 +38,11 @@ func TestMetrics(t *testing.T) {
 		`computescale_rejected_total{caller="vendor-a",kind="records"} 1`,
 		`computescale_batches_committed_total{kind="records"} 1`,
 		`computescale_commit_seconds_count{kind="records"} 1`,
-		"computescale_revision ",
-		"computescale_changelog_entries ",
+		// Two chips and one batch: three revisions, all retained, all in
+		// the store's in-memory window.
+		"computescale_revision 3",
+		"computescale_changelog_entries 3",
+		"computescale_changefeed_window 3",
 		"computescale_bbolt_file_bytes ",
 		"computescale_watch_subscribers 0",
 		// One batch committed (the other was refused before the store), alone.
