@@ -27,6 +27,9 @@ const StartAfterHeader = "computescale-watch-after"
 func (s *Server) Watch(req *pb.WatchRequest, stream pb.WatchService_WatchServer) error {
 	ctx := stream.Context()
 	f, err := newFilter(req)
+	if err == nil {
+		err = s.checkStartRevision(req.GetStartRevision())
+	}
 	if err != nil {
 		return s.toError(ctx, err)
 	}

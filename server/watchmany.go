@@ -232,6 +232,9 @@ func (m *watchMux) fail(err error) {
 func (m *watchMux) create(c *pb.WatchCreate) {
 	req := c.GetRequest()
 	f, ferr := newFilter(req)
+	if ferr == nil {
+		ferr = m.s.checkStartRevision(req.GetStartRevision())
+	}
 	w := m.s.hub.newWatcher(f, req.GetStartRevision())
 	w.mux, w.id, w.wake = m, c.GetWatchId(), nil
 	ctx, cancel := context.WithCancel(m.ctx)
