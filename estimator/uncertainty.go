@@ -1,6 +1,7 @@
 package estimator
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -66,7 +67,7 @@ func DefaultAssumptions() Assumptions {
 
 // MaxUncertaintySamples bounds the samples of one analysis: the runs grow as
 // samples × (varied assumptions + 2).
-const MaxUncertaintySamples = 100_000
+const MaxUncertaintySamples = 20_000
 
 // UncertaintyConfig is one analysis: N base samples and the seed of the
 // pseudo-random stream (PCG), which with the inputs fixes every draw.
@@ -131,7 +132,8 @@ type realisation struct {
 // and a seed gives bit-identical results. A run scores the year with the
 // same functions as ScoreYear (normalisation, Composite) and ranks like it;
 // a province with no composite in a run ranks after every produced one.
-func RankUncertainty(in ScoreInputs, m Methodology, cfg UncertaintyConfig) (Uncertainty, error) {
+// When ctx ends first, the analysis stops with ctx's error.
+func RankUncertainty(ctx context.Context, in ScoreInputs, m Methodology, cfg UncertaintyConfig) (Uncertainty, error) {
 	if err := checkUncertainty(m, cfg); err != nil {
 		return Uncertainty{}, err
 	}
@@ -183,6 +185,9 @@ func RankUncertainty(in ScoreInputs, m Methodology, cfg UncertaintyConfig) (Unce
 	}
 	ev := evaluator{in: in, m: m, plan: newLeafPlan(codes, DimensionOf)}
 	err = parallel(n*(k+2), cfg.Workers, func(t int) error {
+		if t%64 == 0 && ctx.Err() != nil {
+			return fmt.Errorf("uncertainty of %d stopped after %d runs: %w", in.Year, t, ctx.Err())
+		}
 		r, j := t/n, t%n
 		x := realA[j]
 		switch {
@@ -309,8 +314,12 @@ func checkRange(vs *[]FieldViolation, field string, lo, hi float64) {
 	}
 }
 
-// normalizations are the alternatives drawn from: the methodology's method
+// Alternatives are the normalisations drawn from: the methodology's method
 // first, then target scaling and min-max, unless the caller named them.
+func (a Assumptions) Alternatives(m Methodology) []NormMethod {
+	return normalizations(m, a)
+}
+
 func normalizations(m Methodology, a Assumptions) []NormMethod {
 	if len(a.Normalizations) > 0 {
 		return a.Normalizations

@@ -2,7 +2,9 @@ package estimator
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -41,7 +43,7 @@ func uncertaintyMethodology() Methodology {
 
 func TestRankUncertaintyAllOffCollapsesToNominal(t *testing.T) {
 	in, m := fullYear(2024), uncertaintyMethodology()
-	u, err := RankUncertainty(in, m, UncertaintyConfig{Samples: 50, Seed: 1})
+	u, err := RankUncertainty(context.Background(), in, m, UncertaintyConfig{Samples: 50, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +72,7 @@ func TestRankUncertaintyIdenticalProvincesShareDistribution(t *testing.T) {
 	for _, vec := range in.Values {
 		vec[1] = vec[0]
 	}
-	u, err := RankUncertainty(in, m, UncertaintyConfig{Samples: 200, Seed: 3, Assumptions: DefaultAssumptions()})
+	u, err := RankUncertainty(context.Background(), in, m, UncertaintyConfig{Samples: 200, Seed: 3, Assumptions: DefaultAssumptions()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +111,7 @@ func TestRankUncertaintyFlipProbability(t *testing.T) {
 	}
 	a := Assumptions{WeightSpread: 0.5}
 	a.Vary[AssumeWeights] = true
-	u, err := RankUncertainty(ScoreInputs{Year: 2024, Values: v}, m, UncertaintyConfig{Samples: 20000, Seed: 42, Assumptions: a})
+	u, err := RankUncertainty(context.Background(), ScoreInputs{Year: 2024, Values: v}, m, UncertaintyConfig{Samples: 20000, Seed: 42, Assumptions: a})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +177,7 @@ func TestSobolConstantOutputIsZero(t *testing.T) {
 func TestRankUncertaintySameSeedSameBytes(t *testing.T) {
 	in, m := fullYear(2024), uncertaintyMethodology()
 	run := func(seed uint64, workers int) []byte {
-		u, err := RankUncertainty(in, m, UncertaintyConfig{Samples: 100, Seed: seed, Assumptions: DefaultAssumptions(), Workers: workers})
+		u, err := RankUncertainty(context.Background(), in, m, UncertaintyConfig{Samples: 100, Seed: seed, Assumptions: DefaultAssumptions(), Workers: workers})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -236,7 +238,7 @@ func TestRankUncertaintyRejects(t *testing.T) {
 		}()}, "assumptions.normalizations[1]"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := RankUncertainty(fullYear(2024), m, c.cfg)
+			_, err := RankUncertainty(context.Background(), fullYear(2024), m, c.cfg)
 			var e *Error
 			if ErrorCode(err) != EInvalid || !asError(err, &e) || e.Violations[0].Field != c.field {
 				t.Fatalf("err = %v, want invalid %s", err, c.field)
@@ -259,8 +261,17 @@ func BenchmarkRankUncertainty(b *testing.B) {
 	cfg := UncertaintyConfig{Samples: 1000, Seed: 1, Assumptions: DefaultAssumptions()}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := RankUncertainty(in, m, cfg); err != nil {
+		if _, err := RankUncertainty(context.Background(), in, m, cfg); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestRankUncertaintyStopsWithContext(t *testing.T) {
+	c, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := RankUncertainty(c, fullYear(2024), uncertaintyMethodology(), UncertaintyConfig{Samples: 1000, Assumptions: DefaultAssumptions()})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
 	}
 }

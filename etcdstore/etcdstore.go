@@ -386,6 +386,10 @@ func (s *Store) ScoreInputs(year int, version uint64) (estimator.ScoreInputs, es
 	return s.view().ScoreInputs(year, version)
 }
 
+func (s *Store) NativeScoreInputs(year int, version uint64) (estimator.ScoreInputs, estimator.Methodology, uint64, error) {
+	return s.view().NativeScoreInputs(year, version)
+}
+
 func (s *Store) OldestRevision() uint64 { return s.view().OldestRevision() }
 
 func (s *Store) Changes(from uint64, limit int) ([]store.Change, error) {

@@ -191,6 +191,8 @@ var access = map[string][]Role{
 	"/computescale.v1.IndexService/PutMethodology":        {RoleAdmin},
 	"/computescale.v1.IndexService/EvaluateWeights":       {RoleAdmin, RoleReader, RoleStatistician, RoleVendor},
 	"/computescale.v1.IndexService/AnalyzeRelationship":   {RoleAdmin, RoleReader, RoleStatistician, RoleVendor},
+	"/computescale.v1.IndexService/GetRankUncertainty":    {RoleAdmin, RoleReader, RoleStatistician, RoleVendor},
+	"/computescale.v1.IndexService/ListRankUncertainty":   {RoleAdmin, RoleReader, RoleStatistician, RoleVendor},
 	"/computescale.v1.WatchService/Watch":                 {RoleAdmin, RoleReader, RoleStatistician},
 	"/computescale.v1.WatchService/WatchMany":             {RoleAdmin, RoleReader, RoleStatistician},
 	"/computescale.v1.AdminService/Backup":                {RoleAdmin},

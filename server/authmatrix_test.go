@@ -33,6 +33,8 @@ var allowed = map[string][]string{
 	"IndexService/PutMethodology":        {"admin"},
 	"IndexService/EvaluateWeights":       {"admin", "reader", "statistician", "vendor"},
 	"IndexService/AnalyzeRelationship":   {"admin", "reader", "statistician", "vendor"},
+	"IndexService/GetRankUncertainty":    {"admin", "reader", "statistician", "vendor"},
+	"IndexService/ListRankUncertainty":   {"admin", "reader", "statistician", "vendor"},
 	"WatchService/Watch":                 {"admin", "reader", "statistician"},
 	"WatchService/WatchMany":             {"admin", "reader", "statistician"},
 	"AdminService/Backup":                {"admin"},

@@ -50,6 +50,10 @@ type Config struct {
 	// entries are compacted once a minute. 0 keeps everything.
 	WatchRetention uint64
 	Limits         Limits
+	// KeepUncertainty runs the worker that keeps every touched year's
+	// default rank-uncertainty analysis current after writes
+	// (uncertainty_worker.go); off, analyses are computed on demand only.
+	KeepUncertainty bool
 }
 
 // Server implements the computescale.v1 services.
@@ -80,6 +84,14 @@ type Server struct {
 	scores        *revCache[scoreKey, scoreEntry]
 	totals        *revCache[totalsKey, *pb.ComputeTotals]
 	indexes       *revCache[indexKey, *pb.IndexScore]
+	uncertainties *revCache[uncertaintyKey, uncertaintyEntry] // on-demand analyses
+	uncertainty   *keptUncertainty                            // the kept ones (uncertainty_worker.go)
+	analysing     chan struct{}                               // one analysis at a time
+	// afterSnapshot, if set (tests), runs after an analysis has read its
+	// inputs and before it computes.
+	afterSnapshot func(rev uint64)
+	stopWorkers   context.CancelFunc
+	workers       sync.WaitGroup
 	seen          atomic.Uint64                              // see revision (cache.go)
 	methodLogs    atomic.Pointer[map[methodKey]slog.Handler] // see methodLog (calllog.go)
 }
@@ -118,6 +130,15 @@ func New(cfg Config) (*Server, error) {
 		cfg.WatchBuffer = 256
 	}
 	s.hub = newHub(s.store, s.log, cfg.WatchBuffer, cfg.WatchRetention)
+	s.uncertainties = newRevCache[uncertaintyKey, uncertaintyEntry](16)
+	s.uncertainty = newKeptUncertainty()
+	s.analysing = make(chan struct{}, 1)
+	ctx, stop := context.WithCancel(context.Background())
+	s.stopWorkers = stop
+	if cfg.KeepUncertainty {
+		from := s.store.Revision() + 1
+		s.workers.Go(func() { s.runUncertainty(ctx, from) })
+	}
 	s.calls = newCallerLimiters(s.limits.CallsPerSecond, int(max(s.limits.CallsPerSecond, 1)))
 	// The burst admits one full batch, so any legal batch can pass.
 	s.records = newCallerLimiters(s.limits.IngestRecordsPerSecond, max(int(s.limits.IngestRecordsPerSecond), s.maxBatch))
@@ -135,6 +156,8 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) Close() {
 	s.SetServing(false)
 	s.closeOnce.Do(func() { close(s.draining) })
+	s.stopWorkers()
+	s.workers.Wait()
 	s.hub.close()
 }
 

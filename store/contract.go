@@ -26,8 +26,8 @@ import (
 //     acknowledged), Revision is at or above that write's revision, and so
 //     is the revision of every later read.
 //   - Every read that returns a revision (CellsWithFactors, Observations,
-//     ScoreInputs) returns the one its data is consistent with, read in one
-//     snapshot: at least the Revision seen before the call.
+//     ScoreInputs, NativeScoreInputs) returns the one its data is consistent
+//     with, read in one snapshot: at least the Revision seen before the call.
 //
 // Writes.
 //   - A write is all or nothing, and durable before it returns (an
@@ -80,6 +80,10 @@ type Store interface {
 	// Reads for queries, each from one snapshot with its revision.
 	CellsWithFactors(province uint32) ([]estimator.Cell, estimator.Factors, uint64, error)
 	ScoreInputs(year int, version uint64) (estimator.ScoreInputs, estimator.Methodology, map[string]float64, uint64, error)
+	// NativeScoreInputs is ScoreInputs with the scale leaves in native
+	// precision (FP16 AI, FP64 supercomputing), for the uncertainty
+	// analysis, which draws the FP32-equivalent factors itself.
+	NativeScoreInputs(year int, version uint64) (estimator.ScoreInputs, estimator.Methodology, uint64, error)
 
 	// Revisions and committed changes.
 	Revision() uint64

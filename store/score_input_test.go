@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/computescale/computescale/estimator"
@@ -36,7 +37,7 @@ func TestNativeScoreInputs(t *testing.T) {
 	if native.Values["scale.ai"] == nil {
 		t.Fatal("the fixture has AI servers: scale.ai must be present")
 	}
-	u, err := estimator.RankUncertainty(native, m, estimator.UncertaintyConfig{Samples: 2, Seed: 1})
+	u, err := estimator.RankUncertainty(context.Background(), native, m, estimator.UncertaintyConfig{Samples: 2, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

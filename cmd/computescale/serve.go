@@ -56,6 +56,8 @@ type serveConfig struct {
 	// is this node's materialised view of it (etcdstore).
 	etcdEndpoints []string
 	etcdPrefix    string
+
+	keepUncertainty bool
 }
 
 func (c *serveConfig) register(cmd *cobra.Command, defaultDB, defaultHTTP string) {
@@ -86,6 +88,7 @@ func (c *serveConfig) register(cmd *cobra.Command, defaultDB, defaultHTTP string
 	f.StringSliceVar(&c.etcdEndpoints, "etcd-endpoints", nil,
 		"cluster mode: etcd client URLs (http://host:2379,...); etcd holds the data and --db becomes this node's view of it")
 	f.StringVar(&c.etcdPrefix, "etcd-prefix", "/computescale/", "cluster mode: the etcd key prefix of this deployment")
+	f.BoolVar(&c.keepUncertainty, "keep-uncertainty", true, "keep each touched year's default rank-uncertainty analysis current in the background after writes (off: computed on demand only)")
 }
 
 // logger builds the server's logger on w. With --log-flush-interval the
@@ -243,7 +246,8 @@ func startServer(cfg serveConfig, tokens *server.Tokens) (*serverMain, error) {
 		Store: db, Tokens: tokens, Logger: log,
 		MaxBatchRecords: cfg.maxBatch, MaxRecvMsgBytes: cfg.maxRecv,
 		WatchBuffer: cfg.watchBuffer, ProgressInterval: cfg.progressInterval, WatchRetention: cfg.watchRetention,
-		Limits: server.Limits{MaxConcurrentStreams: cfg.maxStreams, CallsPerSecond: cfg.callsPerSecond, IngestRecordsPerSecond: cfg.ingestRate},
+		KeepUncertainty: cfg.keepUncertainty,
+		Limits:          server.Limits{MaxConcurrentStreams: cfg.maxStreams, CallsPerSecond: cfg.callsPerSecond, IngestRecordsPerSecond: cfg.ingestRate},
 	})
 	if err != nil {
 		db.Close()

@@ -299,6 +299,72 @@ func (RelationshipTarget) EnumDescriptor() ([]byte, []int) {
 	return file_computescale_v1_index_proto_rawDescGZIP(), []int{4}
 }
 
+// UncertainAssumption is one choice the uncertainty analysis varies.
+type UncertainAssumption int32
+
+const (
+	// Not set.
+	UncertainAssumption_UNCERTAIN_ASSUMPTION_UNSPECIFIED UncertainAssumption = 0
+	// AHP judgements (moved on Saaty's scale) and explicit weights (scaled).
+	UncertainAssumption_UNCERTAIN_ASSUMPTION_WEIGHTS UncertainAssumption = 1
+	// The normalisation method, drawn from the alternatives.
+	UncertainAssumption_UNCERTAIN_ASSUMPTION_NORMALIZATION UncertainAssumption = 2
+	// Arithmetic or geometric aggregation, with equal probability.
+	UncertainAssumption_UNCERTAIN_ASSUMPTION_AGGREGATION UncertainAssumption = 3
+	// The FP16 and FP64 to FP32-equivalent factors, uniform in their ranges.
+	UncertainAssumption_UNCERTAIN_ASSUMPTION_FACTORS UncertainAssumption = 4
+	// Missing values excluded (weights renormalised) or imputed by the
+	// year's median, with equal probability.
+	UncertainAssumption_UNCERTAIN_ASSUMPTION_MISSING_DATA UncertainAssumption = 5
+)
+
+// Enum value maps for UncertainAssumption.
+var (
+	UncertainAssumption_name = map[int32]string{
+		0: "UNCERTAIN_ASSUMPTION_UNSPECIFIED",
+		1: "UNCERTAIN_ASSUMPTION_WEIGHTS",
+		2: "UNCERTAIN_ASSUMPTION_NORMALIZATION",
+		3: "UNCERTAIN_ASSUMPTION_AGGREGATION",
+		4: "UNCERTAIN_ASSUMPTION_FACTORS",
+		5: "UNCERTAIN_ASSUMPTION_MISSING_DATA",
+	}
+	UncertainAssumption_value = map[string]int32{
+		"UNCERTAIN_ASSUMPTION_UNSPECIFIED":   0,
+		"UNCERTAIN_ASSUMPTION_WEIGHTS":       1,
+		"UNCERTAIN_ASSUMPTION_NORMALIZATION": 2,
+		"UNCERTAIN_ASSUMPTION_AGGREGATION":   3,
+		"UNCERTAIN_ASSUMPTION_FACTORS":       4,
+		"UNCERTAIN_ASSUMPTION_MISSING_DATA":  5,
+	}
+)
+
+func (x UncertainAssumption) Enum() *UncertainAssumption {
+	p := new(UncertainAssumption)
+	*p = x
+	return p
+}
+
+func (x UncertainAssumption) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (UncertainAssumption) Descriptor() protoreflect.EnumDescriptor {
+	return file_computescale_v1_index_proto_enumTypes[5].Descriptor()
+}
+
+func (UncertainAssumption) Type() protoreflect.EnumType {
+	return &file_computescale_v1_index_proto_enumTypes[5]
+}
+
+func (x UncertainAssumption) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use UncertainAssumption.Descriptor instead.
+func (UncertainAssumption) EnumDescriptor() ([]byte, []int) {
+	return file_computescale_v1_index_proto_rawDescGZIP(), []int{5}
+}
+
 // IndexScore is one province's index in one year.
 type IndexScore struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2642,6 +2708,755 @@ func (x *RelationshipPoint) GetY() float64 {
 	return 0
 }
 
+// UncertaintyAssumptions says which choices vary and how far. Leaving the
+// whole message unset varies every choice by the defaults; setting it varies
+// exactly the choices listed in vary (none, if empty).
+type UncertaintyAssumptions struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The choices to vary.
+	Vary []UncertainAssumption `protobuf:"varint,1,rep,packed,name=vary,proto3,enum=computescale.v1.UncertainAssumption" json:"vary,omitempty"`
+	// Steps on Saaty's scale an AHP judgement may move either way (default 1).
+	JudgementSteps *int32 `protobuf:"varint,2,opt,name=judgement_steps,json=judgementSteps,proto3,oneof" json:"judgement_steps,omitempty"`
+	// Relative range of an explicit or equal weight's perturbation: each is
+	// multiplied by U(1 - spread, 1 + spread), then renormalised (default 0.25).
+	WeightSpread *float64 `protobuf:"fixed64,3,opt,name=weight_spread,json=weightSpread,proto3,oneof" json:"weight_spread,omitempty"`
+	// Normalisation alternatives; empty means the methodology's own, target
+	// scaling and min-max.
+	Normalizations []NormalizationMethod `protobuf:"varint,4,rep,packed,name=normalizations,proto3,enum=computescale.v1.NormalizationMethod" json:"normalizations,omitempty"`
+	// Range of the FP16 factor (default 0.25 to 1.0).
+	Fp16 *FactorRange `protobuf:"bytes,5,opt,name=fp16,proto3" json:"fp16,omitempty"`
+	// Range of the FP64 factor (default 1.5 to 2.5).
+	Fp64          *FactorRange `protobuf:"bytes,6,opt,name=fp64,proto3" json:"fp64,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UncertaintyAssumptions) Reset() {
+	*x = UncertaintyAssumptions{}
+	mi := &file_computescale_v1_index_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UncertaintyAssumptions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UncertaintyAssumptions) ProtoMessage() {}
+
+func (x *UncertaintyAssumptions) ProtoReflect() protoreflect.Message {
+	mi := &file_computescale_v1_index_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UncertaintyAssumptions.ProtoReflect.Descriptor instead.
+func (*UncertaintyAssumptions) Descriptor() ([]byte, []int) {
+	return file_computescale_v1_index_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *UncertaintyAssumptions) GetVary() []UncertainAssumption {
+	if x != nil {
+		return x.Vary
+	}
+	return nil
+}
+
+func (x *UncertaintyAssumptions) GetJudgementSteps() int32 {
+	if x != nil && x.JudgementSteps != nil {
+		return *x.JudgementSteps
+	}
+	return 0
+}
+
+func (x *UncertaintyAssumptions) GetWeightSpread() float64 {
+	if x != nil && x.WeightSpread != nil {
+		return *x.WeightSpread
+	}
+	return 0
+}
+
+func (x *UncertaintyAssumptions) GetNormalizations() []NormalizationMethod {
+	if x != nil {
+		return x.Normalizations
+	}
+	return nil
+}
+
+func (x *UncertaintyAssumptions) GetFp16() *FactorRange {
+	if x != nil {
+		return x.Fp16
+	}
+	return nil
+}
+
+func (x *UncertaintyAssumptions) GetFp64() *FactorRange {
+	if x != nil {
+		return x.Fp64
+	}
+	return nil
+}
+
+// FactorRange is a closed range of a conversion factor.
+type FactorRange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Lowest value.
+	Low float64 `protobuf:"fixed64,1,opt,name=low,proto3" json:"low,omitempty"`
+	// Highest value.
+	High          float64 `protobuf:"fixed64,2,opt,name=high,proto3" json:"high,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FactorRange) Reset() {
+	*x = FactorRange{}
+	mi := &file_computescale_v1_index_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FactorRange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FactorRange) ProtoMessage() {}
+
+func (x *FactorRange) ProtoReflect() protoreflect.Message {
+	mi := &file_computescale_v1_index_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FactorRange.ProtoReflect.Descriptor instead.
+func (*FactorRange) Descriptor() ([]byte, []int) {
+	return file_computescale_v1_index_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *FactorRange) GetLow() float64 {
+	if x != nil {
+		return x.Low
+	}
+	return 0
+}
+
+func (x *FactorRange) GetHigh() float64 {
+	if x != nil {
+		return x.High
+	}
+	return 0
+}
+
+// UncertaintyRun says exactly what an analysis was computed from: with the
+// same values (and the store at the same revision) it is reproduced bit for
+// bit.
+type UncertaintyRun struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The year.
+	Year int32 `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
+	// Methodology version analysed.
+	MethodologyVersion uint64 `protobuf:"varint,2,opt,name=methodology_version,json=methodologyVersion,proto3" json:"methodology_version,omitempty"`
+	// Store revision the inputs were read at.
+	Revision uint64 `protobuf:"varint,3,opt,name=revision,proto3" json:"revision,omitempty"`
+	// Base sample size N.
+	Samples int32 `protobuf:"varint,4,opt,name=samples,proto3" json:"samples,omitempty"`
+	// Seed of the pseudo-random stream.
+	Seed uint64 `protobuf:"varint,5,opt,name=seed,proto3" json:"seed,omitempty"`
+	// Model evaluations, N × (varied choices + 2).
+	Runs int64 `protobuf:"varint,6,opt,name=runs,proto3" json:"runs,omitempty"`
+	// The assumptions as used, defaults filled in.
+	Assumptions *UncertaintyAssumptions `protobuf:"bytes,7,opt,name=assumptions,proto3" json:"assumptions,omitempty"`
+	// Whether the answer is the result the server keeps current (true) or was
+	// computed for this request.
+	Kept          bool `protobuf:"varint,8,opt,name=kept,proto3" json:"kept,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UncertaintyRun) Reset() {
+	*x = UncertaintyRun{}
+	mi := &file_computescale_v1_index_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UncertaintyRun) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UncertaintyRun) ProtoMessage() {}
+
+func (x *UncertaintyRun) ProtoReflect() protoreflect.Message {
+	mi := &file_computescale_v1_index_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UncertaintyRun.ProtoReflect.Descriptor instead.
+func (*UncertaintyRun) Descriptor() ([]byte, []int) {
+	return file_computescale_v1_index_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *UncertaintyRun) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *UncertaintyRun) GetMethodologyVersion() uint64 {
+	if x != nil {
+		return x.MethodologyVersion
+	}
+	return 0
+}
+
+func (x *UncertaintyRun) GetRevision() uint64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *UncertaintyRun) GetSamples() int32 {
+	if x != nil {
+		return x.Samples
+	}
+	return 0
+}
+
+func (x *UncertaintyRun) GetSeed() uint64 {
+	if x != nil {
+		return x.Seed
+	}
+	return 0
+}
+
+func (x *UncertaintyRun) GetRuns() int64 {
+	if x != nil {
+		return x.Runs
+	}
+	return 0
+}
+
+func (x *UncertaintyRun) GetAssumptions() *UncertaintyAssumptions {
+	if x != nil {
+		return x.Assumptions
+	}
+	return nil
+}
+
+func (x *UncertaintyRun) GetKept() bool {
+	if x != nil {
+		return x.Kept
+	}
+	return false
+}
+
+// RankUncertainty is how sure one province's composite rank is.
+type RankUncertainty struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The province.
+	Province *Province `protobuf:"bytes,1,opt,name=province,proto3" json:"province,omitempty"`
+	// The methodology's own rank; 0 when it produces no composite.
+	NominalRank int32 `protobuf:"varint,2,opt,name=nominal_rank,json=nominalRank,proto3" json:"nominal_rank,omitempty"`
+	// Median rank over the 2N independent runs. A province without a
+	// composite in a run ranks after every province with one.
+	MedianRank float64 `protobuf:"fixed64,3,opt,name=median_rank,json=medianRank,proto3" json:"median_rank,omitempty"`
+	// 5th percentile rank (empirical quantile: an observed rank).
+	P05Rank float64 `protobuf:"fixed64,4,opt,name=p05_rank,json=p05Rank,proto3" json:"p05_rank,omitempty"`
+	// 95th percentile rank.
+	P95Rank float64 `protobuf:"fixed64,5,opt,name=p95_rank,json=p95Rank,proto3" json:"p95_rank,omitempty"`
+	// Share of runs in which the province is in the first tier.
+	PFirstTier float64 `protobuf:"fixed64,6,opt,name=p_first_tier,json=pFirstTier,proto3" json:"p_first_tier,omitempty"`
+	// Mean of |rank - nominal rank| over the runs.
+	MeanAbsRankShift float64 `protobuf:"fixed64,7,opt,name=mean_abs_rank_shift,json=meanAbsRankShift,proto3" json:"mean_abs_rank_shift,omitempty"`
+	// Sobol indices of the rank, one per varied choice.
+	Sensitivity   []*AssumptionSensitivity `protobuf:"bytes,8,rep,name=sensitivity,proto3" json:"sensitivity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RankUncertainty) Reset() {
+	*x = RankUncertainty{}
+	mi := &file_computescale_v1_index_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RankUncertainty) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RankUncertainty) ProtoMessage() {}
+
+func (x *RankUncertainty) ProtoReflect() protoreflect.Message {
+	mi := &file_computescale_v1_index_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RankUncertainty.ProtoReflect.Descriptor instead.
+func (*RankUncertainty) Descriptor() ([]byte, []int) {
+	return file_computescale_v1_index_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *RankUncertainty) GetProvince() *Province {
+	if x != nil {
+		return x.Province
+	}
+	return nil
+}
+
+func (x *RankUncertainty) GetNominalRank() int32 {
+	if x != nil {
+		return x.NominalRank
+	}
+	return 0
+}
+
+func (x *RankUncertainty) GetMedianRank() float64 {
+	if x != nil {
+		return x.MedianRank
+	}
+	return 0
+}
+
+func (x *RankUncertainty) GetP05Rank() float64 {
+	if x != nil {
+		return x.P05Rank
+	}
+	return 0
+}
+
+func (x *RankUncertainty) GetP95Rank() float64 {
+	if x != nil {
+		return x.P95Rank
+	}
+	return 0
+}
+
+func (x *RankUncertainty) GetPFirstTier() float64 {
+	if x != nil {
+		return x.PFirstTier
+	}
+	return 0
+}
+
+func (x *RankUncertainty) GetMeanAbsRankShift() float64 {
+	if x != nil {
+		return x.MeanAbsRankShift
+	}
+	return 0
+}
+
+func (x *RankUncertainty) GetSensitivity() []*AssumptionSensitivity {
+	if x != nil {
+		return x.Sensitivity
+	}
+	return nil
+}
+
+// AssumptionSensitivity is the variance-based sensitivity of a rank to one
+// choice. Both are 0 when the rank never moves.
+type AssumptionSensitivity struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The choice.
+	Assumption UncertainAssumption `protobuf:"varint,1,opt,name=assumption,proto3,enum=computescale.v1.UncertainAssumption" json:"assumption,omitempty"`
+	// First-order Sobol index (Saltelli 2010): the share of the rank's variance
+	// the choice explains alone.
+	FirstOrder float64 `protobuf:"fixed64,2,opt,name=first_order,json=firstOrder,proto3" json:"first_order,omitempty"`
+	// Total Sobol index (Jansen 1999): the share it explains with all its
+	// interactions.
+	Total         float64 `protobuf:"fixed64,3,opt,name=total,proto3" json:"total,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AssumptionSensitivity) Reset() {
+	*x = AssumptionSensitivity{}
+	mi := &file_computescale_v1_index_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AssumptionSensitivity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AssumptionSensitivity) ProtoMessage() {}
+
+func (x *AssumptionSensitivity) ProtoReflect() protoreflect.Message {
+	mi := &file_computescale_v1_index_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AssumptionSensitivity.ProtoReflect.Descriptor instead.
+func (*AssumptionSensitivity) Descriptor() ([]byte, []int) {
+	return file_computescale_v1_index_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *AssumptionSensitivity) GetAssumption() UncertainAssumption {
+	if x != nil {
+		return x.Assumption
+	}
+	return UncertainAssumption_UNCERTAIN_ASSUMPTION_UNSPECIFIED
+}
+
+func (x *AssumptionSensitivity) GetFirstOrder() float64 {
+	if x != nil {
+		return x.FirstOrder
+	}
+	return 0
+}
+
+func (x *AssumptionSensitivity) GetTotal() float64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+// GetRankUncertaintyRequest names a province, a year and the analysis.
+type GetRankUncertaintyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// GB/T 2260 code, ISO 3166-2 code, pinyin or Chinese name.
+	Province string `protobuf:"bytes,1,opt,name=province,proto3" json:"province,omitempty"`
+	// The year.
+	Year int32 `protobuf:"varint,2,opt,name=year,proto3" json:"year,omitempty"`
+	// A stored methodology version; 0 means the current one.
+	MethodologyVersion uint64 `protobuf:"varint,3,opt,name=methodology_version,json=methodologyVersion,proto3" json:"methodology_version,omitempty"`
+	// Base sample size N, 1 to 20000; 0 means 1000.
+	Samples int32 `protobuf:"varint,4,opt,name=samples,proto3" json:"samples,omitempty"`
+	// Seed of the pseudo-random stream (any value; 0 is a seed too).
+	Seed uint64 `protobuf:"varint,5,opt,name=seed,proto3" json:"seed,omitempty"`
+	// What to vary; unset varies every choice by the defaults.
+	Assumptions   *UncertaintyAssumptions `protobuf:"bytes,6,opt,name=assumptions,proto3" json:"assumptions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRankUncertaintyRequest) Reset() {
+	*x = GetRankUncertaintyRequest{}
+	mi := &file_computescale_v1_index_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRankUncertaintyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRankUncertaintyRequest) ProtoMessage() {}
+
+func (x *GetRankUncertaintyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_computescale_v1_index_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRankUncertaintyRequest.ProtoReflect.Descriptor instead.
+func (*GetRankUncertaintyRequest) Descriptor() ([]byte, []int) {
+	return file_computescale_v1_index_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *GetRankUncertaintyRequest) GetProvince() string {
+	if x != nil {
+		return x.Province
+	}
+	return ""
+}
+
+func (x *GetRankUncertaintyRequest) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *GetRankUncertaintyRequest) GetMethodologyVersion() uint64 {
+	if x != nil {
+		return x.MethodologyVersion
+	}
+	return 0
+}
+
+func (x *GetRankUncertaintyRequest) GetSamples() int32 {
+	if x != nil {
+		return x.Samples
+	}
+	return 0
+}
+
+func (x *GetRankUncertaintyRequest) GetSeed() uint64 {
+	if x != nil {
+		return x.Seed
+	}
+	return 0
+}
+
+func (x *GetRankUncertaintyRequest) GetAssumptions() *UncertaintyAssumptions {
+	if x != nil {
+		return x.Assumptions
+	}
+	return nil
+}
+
+// GetRankUncertaintyResponse is one province's analysis.
+type GetRankUncertaintyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The province's rank distribution and sensitivities.
+	Uncertainty *RankUncertainty `protobuf:"bytes,1,opt,name=uncertainty,proto3" json:"uncertainty,omitempty"`
+	// What it was computed from.
+	Run           *UncertaintyRun `protobuf:"bytes,2,opt,name=run,proto3" json:"run,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRankUncertaintyResponse) Reset() {
+	*x = GetRankUncertaintyResponse{}
+	mi := &file_computescale_v1_index_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRankUncertaintyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRankUncertaintyResponse) ProtoMessage() {}
+
+func (x *GetRankUncertaintyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_computescale_v1_index_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRankUncertaintyResponse.ProtoReflect.Descriptor instead.
+func (*GetRankUncertaintyResponse) Descriptor() ([]byte, []int) {
+	return file_computescale_v1_index_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *GetRankUncertaintyResponse) GetUncertainty() *RankUncertainty {
+	if x != nil {
+		return x.Uncertainty
+	}
+	return nil
+}
+
+func (x *GetRankUncertaintyResponse) GetRun() *UncertaintyRun {
+	if x != nil {
+		return x.Run
+	}
+	return nil
+}
+
+// ListRankUncertaintyRequest asks for a year's analysis (AIP-158).
+type ListRankUncertaintyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The year.
+	Year int32 `protobuf:"varint,1,opt,name=year,proto3" json:"year,omitempty"`
+	// A stored methodology version; 0 means the current one.
+	MethodologyVersion uint64 `protobuf:"varint,2,opt,name=methodology_version,json=methodologyVersion,proto3" json:"methodology_version,omitempty"`
+	// Base sample size N, 1 to 20000; 0 means 1000.
+	Samples int32 `protobuf:"varint,3,opt,name=samples,proto3" json:"samples,omitempty"`
+	// Seed of the pseudo-random stream.
+	Seed uint64 `protobuf:"varint,4,opt,name=seed,proto3" json:"seed,omitempty"`
+	// What to vary; unset varies every choice by the defaults.
+	Assumptions *UncertaintyAssumptions `protobuf:"bytes,5,opt,name=assumptions,proto3" json:"assumptions,omitempty"`
+	// At most this many provinces a page; 0 means all 31.
+	PageSize int32 `protobuf:"varint,6,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A next_page_token from an earlier call with the same request.
+	PageToken     string `protobuf:"bytes,7,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRankUncertaintyRequest) Reset() {
+	*x = ListRankUncertaintyRequest{}
+	mi := &file_computescale_v1_index_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRankUncertaintyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRankUncertaintyRequest) ProtoMessage() {}
+
+func (x *ListRankUncertaintyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_computescale_v1_index_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRankUncertaintyRequest.ProtoReflect.Descriptor instead.
+func (*ListRankUncertaintyRequest) Descriptor() ([]byte, []int) {
+	return file_computescale_v1_index_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *ListRankUncertaintyRequest) GetYear() int32 {
+	if x != nil {
+		return x.Year
+	}
+	return 0
+}
+
+func (x *ListRankUncertaintyRequest) GetMethodologyVersion() uint64 {
+	if x != nil {
+		return x.MethodologyVersion
+	}
+	return 0
+}
+
+func (x *ListRankUncertaintyRequest) GetSamples() int32 {
+	if x != nil {
+		return x.Samples
+	}
+	return 0
+}
+
+func (x *ListRankUncertaintyRequest) GetSeed() uint64 {
+	if x != nil {
+		return x.Seed
+	}
+	return 0
+}
+
+func (x *ListRankUncertaintyRequest) GetAssumptions() *UncertaintyAssumptions {
+	if x != nil {
+		return x.Assumptions
+	}
+	return nil
+}
+
+func (x *ListRankUncertaintyRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListRankUncertaintyRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListRankUncertaintyResponse is one page of a year's analysis.
+type ListRankUncertaintyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Provinces by median rank, then nominal rank, then code.
+	Provinces []*RankUncertainty `protobuf:"bytes,1,rep,name=provinces,proto3" json:"provinces,omitempty"`
+	// What it was computed from.
+	Run *UncertaintyRun `protobuf:"bytes,2,opt,name=run,proto3" json:"run,omitempty"`
+	// Token for the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRankUncertaintyResponse) Reset() {
+	*x = ListRankUncertaintyResponse{}
+	mi := &file_computescale_v1_index_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRankUncertaintyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRankUncertaintyResponse) ProtoMessage() {}
+
+func (x *ListRankUncertaintyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_computescale_v1_index_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRankUncertaintyResponse.ProtoReflect.Descriptor instead.
+func (*ListRankUncertaintyResponse) Descriptor() ([]byte, []int) {
+	return file_computescale_v1_index_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *ListRankUncertaintyResponse) GetProvinces() []*RankUncertainty {
+	if x != nil {
+		return x.Provinces
+	}
+	return nil
+}
+
+func (x *ListRankUncertaintyResponse) GetRun() *UncertaintyRun {
+	if x != nil {
+		return x.Run
+	}
+	return nil
+}
+
+func (x *ListRankUncertaintyResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_computescale_v1_index_proto protoreflect.FileDescriptor
 
 const file_computescale_v1_index_proto_rawDesc = "" +
@@ -2830,7 +3645,69 @@ const file_computescale_v1_index_proto_rawDesc = "" +
 	"\x11RelationshipPoint\x125\n" +
 	"\bprovince\x18\x01 \x01(\v2\x19.computescale.v1.ProvinceR\bprovince\x12\x1c\n" +
 	"\tcomposite\x18\x02 \x01(\x01R\tcomposite\x12\f\n" +
-	"\x01y\x18\x03 \x01(\x01R\x01y*b\n" +
+	"\x01y\x18\x03 \x01(\x01R\x01y\"\x82\x03\n" +
+	"\x16UncertaintyAssumptions\x128\n" +
+	"\x04vary\x18\x01 \x03(\x0e2$.computescale.v1.UncertainAssumptionR\x04vary\x12,\n" +
+	"\x0fjudgement_steps\x18\x02 \x01(\x05H\x00R\x0ejudgementSteps\x88\x01\x01\x12(\n" +
+	"\rweight_spread\x18\x03 \x01(\x01H\x01R\fweightSpread\x88\x01\x01\x12L\n" +
+	"\x0enormalizations\x18\x04 \x03(\x0e2$.computescale.v1.NormalizationMethodR\x0enormalizations\x120\n" +
+	"\x04fp16\x18\x05 \x01(\v2\x1c.computescale.v1.FactorRangeR\x04fp16\x120\n" +
+	"\x04fp64\x18\x06 \x01(\v2\x1c.computescale.v1.FactorRangeR\x04fp64B\x12\n" +
+	"\x10_judgement_stepsB\x10\n" +
+	"\x0e_weight_spread\"3\n" +
+	"\vFactorRange\x12\x10\n" +
+	"\x03low\x18\x01 \x01(\x01R\x03low\x12\x12\n" +
+	"\x04high\x18\x02 \x01(\x01R\x04high\"\x92\x02\n" +
+	"\x0eUncertaintyRun\x12\x12\n" +
+	"\x04year\x18\x01 \x01(\x05R\x04year\x12/\n" +
+	"\x13methodology_version\x18\x02 \x01(\x04R\x12methodologyVersion\x12\x1a\n" +
+	"\brevision\x18\x03 \x01(\x04R\brevision\x12\x18\n" +
+	"\asamples\x18\x04 \x01(\x05R\asamples\x12\x12\n" +
+	"\x04seed\x18\x05 \x01(\x04R\x04seed\x12\x12\n" +
+	"\x04runs\x18\x06 \x01(\x03R\x04runs\x12I\n" +
+	"\vassumptions\x18\a \x01(\v2'.computescale.v1.UncertaintyAssumptionsR\vassumptions\x12\x12\n" +
+	"\x04kept\x18\b \x01(\bR\x04kept\"\xdd\x02\n" +
+	"\x0fRankUncertainty\x125\n" +
+	"\bprovince\x18\x01 \x01(\v2\x19.computescale.v1.ProvinceR\bprovince\x12!\n" +
+	"\fnominal_rank\x18\x02 \x01(\x05R\vnominalRank\x12\x1f\n" +
+	"\vmedian_rank\x18\x03 \x01(\x01R\n" +
+	"medianRank\x12\x19\n" +
+	"\bp05_rank\x18\x04 \x01(\x01R\ap05Rank\x12\x19\n" +
+	"\bp95_rank\x18\x05 \x01(\x01R\ap95Rank\x12 \n" +
+	"\fp_first_tier\x18\x06 \x01(\x01R\n" +
+	"pFirstTier\x12-\n" +
+	"\x13mean_abs_rank_shift\x18\a \x01(\x01R\x10meanAbsRankShift\x12H\n" +
+	"\vsensitivity\x18\b \x03(\v2&.computescale.v1.AssumptionSensitivityR\vsensitivity\"\x94\x01\n" +
+	"\x15AssumptionSensitivity\x12D\n" +
+	"\n" +
+	"assumption\x18\x01 \x01(\x0e2$.computescale.v1.UncertainAssumptionR\n" +
+	"assumption\x12\x1f\n" +
+	"\vfirst_order\x18\x02 \x01(\x01R\n" +
+	"firstOrder\x12\x14\n" +
+	"\x05total\x18\x03 \x01(\x01R\x05total\"\xf5\x01\n" +
+	"\x19GetRankUncertaintyRequest\x12\x1a\n" +
+	"\bprovince\x18\x01 \x01(\tR\bprovince\x12\x12\n" +
+	"\x04year\x18\x02 \x01(\x05R\x04year\x12/\n" +
+	"\x13methodology_version\x18\x03 \x01(\x04R\x12methodologyVersion\x12\x18\n" +
+	"\asamples\x18\x04 \x01(\x05R\asamples\x12\x12\n" +
+	"\x04seed\x18\x05 \x01(\x04R\x04seed\x12I\n" +
+	"\vassumptions\x18\x06 \x01(\v2'.computescale.v1.UncertaintyAssumptionsR\vassumptions\"\x93\x01\n" +
+	"\x1aGetRankUncertaintyResponse\x12B\n" +
+	"\vuncertainty\x18\x01 \x01(\v2 .computescale.v1.RankUncertaintyR\vuncertainty\x121\n" +
+	"\x03run\x18\x02 \x01(\v2\x1f.computescale.v1.UncertaintyRunR\x03run\"\x96\x02\n" +
+	"\x1aListRankUncertaintyRequest\x12\x12\n" +
+	"\x04year\x18\x01 \x01(\x05R\x04year\x12/\n" +
+	"\x13methodology_version\x18\x02 \x01(\x04R\x12methodologyVersion\x12\x18\n" +
+	"\asamples\x18\x03 \x01(\x05R\asamples\x12\x12\n" +
+	"\x04seed\x18\x04 \x01(\x04R\x04seed\x12I\n" +
+	"\vassumptions\x18\x05 \x01(\v2'.computescale.v1.UncertaintyAssumptionsR\vassumptions\x12\x1b\n" +
+	"\tpage_size\x18\x06 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\a \x01(\tR\tpageToken\"\xb8\x01\n" +
+	"\x1bListRankUncertaintyResponse\x12>\n" +
+	"\tprovinces\x18\x01 \x03(\v2 .computescale.v1.RankUncertaintyR\tprovinces\x121\n" +
+	"\x03run\x18\x02 \x01(\v2\x1f.computescale.v1.UncertaintyRunR\x03run\x12&\n" +
+	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken*b\n" +
 	"\tAhpMethod\x12\x1a\n" +
 	"\x16AHP_METHOD_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16AHP_METHOD_EIGENVECTOR\x10\x01\x12\x1d\n" +
@@ -2853,14 +3730,23 @@ const file_computescale_v1_index_proto_rawDesc = "" +
 	"\x12RelationshipTarget\x12#\n" +
 	"\x1fRELATIONSHIP_TARGET_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17RELATIONSHIP_TARGET_GDP\x10\x01\x12,\n" +
-	"(RELATIONSHIP_TARGET_DIGITAL_ECONOMY_CORE\x10\x022\xd1\x04\n" +
+	"(RELATIONSHIP_TARGET_DIGITAL_ECONOMY_CORE\x10\x02*\xf4\x01\n" +
+	"\x13UncertainAssumption\x12$\n" +
+	" UNCERTAIN_ASSUMPTION_UNSPECIFIED\x10\x00\x12 \n" +
+	"\x1cUNCERTAIN_ASSUMPTION_WEIGHTS\x10\x01\x12&\n" +
+	"\"UNCERTAIN_ASSUMPTION_NORMALIZATION\x10\x02\x12$\n" +
+	" UNCERTAIN_ASSUMPTION_AGGREGATION\x10\x03\x12 \n" +
+	"\x1cUNCERTAIN_ASSUMPTION_FACTORS\x10\x04\x12%\n" +
+	"!UNCERTAIN_ASSUMPTION_MISSING_DATA\x10\x052\xb2\x06\n" +
 	"\fIndexService\x12O\n" +
 	"\bGetIndex\x12 .computescale.v1.GetIndexRequest\x1a!.computescale.v1.GetIndexResponse\x12R\n" +
 	"\tListIndex\x12!.computescale.v1.ListIndexRequest\x1a\".computescale.v1.ListIndexResponse\x12a\n" +
 	"\x0eGetMethodology\x12&.computescale.v1.GetMethodologyRequest\x1a'.computescale.v1.GetMethodologyResponse\x12a\n" +
 	"\x0ePutMethodology\x12&.computescale.v1.PutMethodologyRequest\x1a'.computescale.v1.PutMethodologyResponse\x12d\n" +
 	"\x0fEvaluateWeights\x12'.computescale.v1.EvaluateWeightsRequest\x1a(.computescale.v1.EvaluateWeightsResponse\x12p\n" +
-	"\x13AnalyzeRelationship\x12+.computescale.v1.AnalyzeRelationshipRequest\x1a,.computescale.v1.AnalyzeRelationshipResponseBKZIgithub.com/computescale/computescale/proto/computescale/v1;computescalev1b\x06proto3"
+	"\x13AnalyzeRelationship\x12+.computescale.v1.AnalyzeRelationshipRequest\x1a,.computescale.v1.AnalyzeRelationshipResponse\x12m\n" +
+	"\x12GetRankUncertainty\x12*.computescale.v1.GetRankUncertaintyRequest\x1a+.computescale.v1.GetRankUncertaintyResponse\x12p\n" +
+	"\x13ListRankUncertainty\x12+.computescale.v1.ListRankUncertaintyRequest\x1a,.computescale.v1.ListRankUncertaintyResponseBKZIgithub.com/computescale/computescale/proto/computescale/v1;computescalev1b\x06proto3"
 
 var (
 	file_computescale_v1_index_proto_rawDescOnce sync.Once
@@ -2874,105 +3760,133 @@ func file_computescale_v1_index_proto_rawDescGZIP() []byte {
 	return file_computescale_v1_index_proto_rawDescData
 }
 
-var file_computescale_v1_index_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_computescale_v1_index_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_computescale_v1_index_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_computescale_v1_index_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_computescale_v1_index_proto_goTypes = []any{
 	(AhpMethod)(0),                      // 0: computescale.v1.AhpMethod
 	(NormalizationMethod)(0),            // 1: computescale.v1.NormalizationMethod
 	(BoundsScope)(0),                    // 2: computescale.v1.BoundsScope
 	(Aggregation)(0),                    // 3: computescale.v1.Aggregation
 	(RelationshipTarget)(0),             // 4: computescale.v1.RelationshipTarget
-	(*IndexScore)(nil),                  // 5: computescale.v1.IndexScore
-	(*DimensionScore)(nil),              // 6: computescale.v1.DimensionScore
-	(*LeafScore)(nil),                   // 7: computescale.v1.LeafScore
-	(*GetIndexRequest)(nil),             // 8: computescale.v1.GetIndexRequest
-	(*GetIndexResponse)(nil),            // 9: computescale.v1.GetIndexResponse
-	(*ListIndexRequest)(nil),            // 10: computescale.v1.ListIndexRequest
-	(*ListIndexResponse)(nil),           // 11: computescale.v1.ListIndexResponse
-	(*Methodology)(nil),                 // 12: computescale.v1.Methodology
-	(*Plausibility)(nil),                // 13: computescale.v1.Plausibility
-	(*IndicatorRange)(nil),              // 14: computescale.v1.IndicatorRange
-	(*WeightNode)(nil),                  // 15: computescale.v1.WeightNode
-	(*PairwiseMatrix)(nil),              // 16: computescale.v1.PairwiseMatrix
-	(*MatrixRow)(nil),                   // 17: computescale.v1.MatrixRow
-	(*ExpertJudgement)(nil),             // 18: computescale.v1.ExpertJudgement
-	(*Normalization)(nil),               // 19: computescale.v1.Normalization
-	(*IndicatorNormalization)(nil),      // 20: computescale.v1.IndicatorNormalization
-	(*IndicatorInfo)(nil),               // 21: computescale.v1.IndicatorInfo
-	(*LeafWeight)(nil),                  // 22: computescale.v1.LeafWeight
-	(*GetMethodologyRequest)(nil),       // 23: computescale.v1.GetMethodologyRequest
-	(*GetMethodologyResponse)(nil),      // 24: computescale.v1.GetMethodologyResponse
-	(*PutMethodologyRequest)(nil),       // 25: computescale.v1.PutMethodologyRequest
-	(*PutMethodologyResponse)(nil),      // 26: computescale.v1.PutMethodologyResponse
-	(*EvaluateWeightsRequest)(nil),      // 27: computescale.v1.EvaluateWeightsRequest
-	(*EvaluateWeightsResponse)(nil),     // 28: computescale.v1.EvaluateWeightsResponse
-	(*AhpEvaluation)(nil),               // 29: computescale.v1.AhpEvaluation
-	(*InconsistencyHint)(nil),           // 30: computescale.v1.InconsistencyHint
-	(*NodeWeights)(nil),                 // 31: computescale.v1.NodeWeights
-	(*AnalyzeRelationshipRequest)(nil),  // 32: computescale.v1.AnalyzeRelationshipRequest
-	(*AnalyzeRelationshipResponse)(nil), // 33: computescale.v1.AnalyzeRelationshipResponse
-	(*RelationshipPoint)(nil),           // 34: computescale.v1.RelationshipPoint
-	(*Province)(nil),                    // 35: computescale.v1.Province
-	(*timestamppb.Timestamp)(nil),       // 36: google.protobuf.Timestamp
-	(*ConversionFactors)(nil),           // 37: computescale.v1.ConversionFactors
+	(UncertainAssumption)(0),            // 5: computescale.v1.UncertainAssumption
+	(*IndexScore)(nil),                  // 6: computescale.v1.IndexScore
+	(*DimensionScore)(nil),              // 7: computescale.v1.DimensionScore
+	(*LeafScore)(nil),                   // 8: computescale.v1.LeafScore
+	(*GetIndexRequest)(nil),             // 9: computescale.v1.GetIndexRequest
+	(*GetIndexResponse)(nil),            // 10: computescale.v1.GetIndexResponse
+	(*ListIndexRequest)(nil),            // 11: computescale.v1.ListIndexRequest
+	(*ListIndexResponse)(nil),           // 12: computescale.v1.ListIndexResponse
+	(*Methodology)(nil),                 // 13: computescale.v1.Methodology
+	(*Plausibility)(nil),                // 14: computescale.v1.Plausibility
+	(*IndicatorRange)(nil),              // 15: computescale.v1.IndicatorRange
+	(*WeightNode)(nil),                  // 16: computescale.v1.WeightNode
+	(*PairwiseMatrix)(nil),              // 17: computescale.v1.PairwiseMatrix
+	(*MatrixRow)(nil),                   // 18: computescale.v1.MatrixRow
+	(*ExpertJudgement)(nil),             // 19: computescale.v1.ExpertJudgement
+	(*Normalization)(nil),               // 20: computescale.v1.Normalization
+	(*IndicatorNormalization)(nil),      // 21: computescale.v1.IndicatorNormalization
+	(*IndicatorInfo)(nil),               // 22: computescale.v1.IndicatorInfo
+	(*LeafWeight)(nil),                  // 23: computescale.v1.LeafWeight
+	(*GetMethodologyRequest)(nil),       // 24: computescale.v1.GetMethodologyRequest
+	(*GetMethodologyResponse)(nil),      // 25: computescale.v1.GetMethodologyResponse
+	(*PutMethodologyRequest)(nil),       // 26: computescale.v1.PutMethodologyRequest
+	(*PutMethodologyResponse)(nil),      // 27: computescale.v1.PutMethodologyResponse
+	(*EvaluateWeightsRequest)(nil),      // 28: computescale.v1.EvaluateWeightsRequest
+	(*EvaluateWeightsResponse)(nil),     // 29: computescale.v1.EvaluateWeightsResponse
+	(*AhpEvaluation)(nil),               // 30: computescale.v1.AhpEvaluation
+	(*InconsistencyHint)(nil),           // 31: computescale.v1.InconsistencyHint
+	(*NodeWeights)(nil),                 // 32: computescale.v1.NodeWeights
+	(*AnalyzeRelationshipRequest)(nil),  // 33: computescale.v1.AnalyzeRelationshipRequest
+	(*AnalyzeRelationshipResponse)(nil), // 34: computescale.v1.AnalyzeRelationshipResponse
+	(*RelationshipPoint)(nil),           // 35: computescale.v1.RelationshipPoint
+	(*UncertaintyAssumptions)(nil),      // 36: computescale.v1.UncertaintyAssumptions
+	(*FactorRange)(nil),                 // 37: computescale.v1.FactorRange
+	(*UncertaintyRun)(nil),              // 38: computescale.v1.UncertaintyRun
+	(*RankUncertainty)(nil),             // 39: computescale.v1.RankUncertainty
+	(*AssumptionSensitivity)(nil),       // 40: computescale.v1.AssumptionSensitivity
+	(*GetRankUncertaintyRequest)(nil),   // 41: computescale.v1.GetRankUncertaintyRequest
+	(*GetRankUncertaintyResponse)(nil),  // 42: computescale.v1.GetRankUncertaintyResponse
+	(*ListRankUncertaintyRequest)(nil),  // 43: computescale.v1.ListRankUncertaintyRequest
+	(*ListRankUncertaintyResponse)(nil), // 44: computescale.v1.ListRankUncertaintyResponse
+	(*Province)(nil),                    // 45: computescale.v1.Province
+	(*timestamppb.Timestamp)(nil),       // 46: google.protobuf.Timestamp
+	(*ConversionFactors)(nil),           // 47: computescale.v1.ConversionFactors
 }
 var file_computescale_v1_index_proto_depIdxs = []int32{
-	35, // 0: computescale.v1.IndexScore.province:type_name -> computescale.v1.Province
-	6,  // 1: computescale.v1.IndexScore.dimensions:type_name -> computescale.v1.DimensionScore
-	7,  // 2: computescale.v1.IndexScore.leaves:type_name -> computescale.v1.LeafScore
-	5,  // 3: computescale.v1.GetIndexResponse.score:type_name -> computescale.v1.IndexScore
-	5,  // 4: computescale.v1.ListIndexResponse.scores:type_name -> computescale.v1.IndexScore
-	36, // 5: computescale.v1.Methodology.create_time:type_name -> google.protobuf.Timestamp
-	15, // 6: computescale.v1.Methodology.hierarchy:type_name -> computescale.v1.WeightNode
-	19, // 7: computescale.v1.Methodology.normalization:type_name -> computescale.v1.Normalization
+	45, // 0: computescale.v1.IndexScore.province:type_name -> computescale.v1.Province
+	7,  // 1: computescale.v1.IndexScore.dimensions:type_name -> computescale.v1.DimensionScore
+	8,  // 2: computescale.v1.IndexScore.leaves:type_name -> computescale.v1.LeafScore
+	6,  // 3: computescale.v1.GetIndexResponse.score:type_name -> computescale.v1.IndexScore
+	6,  // 4: computescale.v1.ListIndexResponse.scores:type_name -> computescale.v1.IndexScore
+	46, // 5: computescale.v1.Methodology.create_time:type_name -> google.protobuf.Timestamp
+	16, // 6: computescale.v1.Methodology.hierarchy:type_name -> computescale.v1.WeightNode
+	20, // 7: computescale.v1.Methodology.normalization:type_name -> computescale.v1.Normalization
 	3,  // 8: computescale.v1.Methodology.aggregation:type_name -> computescale.v1.Aggregation
-	37, // 9: computescale.v1.Methodology.factors:type_name -> computescale.v1.ConversionFactors
-	21, // 10: computescale.v1.Methodology.indicators:type_name -> computescale.v1.IndicatorInfo
-	22, // 11: computescale.v1.Methodology.leaf_weights:type_name -> computescale.v1.LeafWeight
-	13, // 12: computescale.v1.Methodology.plausibility:type_name -> computescale.v1.Plausibility
-	14, // 13: computescale.v1.Plausibility.ranges:type_name -> computescale.v1.IndicatorRange
-	15, // 14: computescale.v1.WeightNode.children:type_name -> computescale.v1.WeightNode
-	16, // 15: computescale.v1.WeightNode.matrix:type_name -> computescale.v1.PairwiseMatrix
-	18, // 16: computescale.v1.WeightNode.experts:type_name -> computescale.v1.ExpertJudgement
+	47, // 9: computescale.v1.Methodology.factors:type_name -> computescale.v1.ConversionFactors
+	22, // 10: computescale.v1.Methodology.indicators:type_name -> computescale.v1.IndicatorInfo
+	23, // 11: computescale.v1.Methodology.leaf_weights:type_name -> computescale.v1.LeafWeight
+	14, // 12: computescale.v1.Methodology.plausibility:type_name -> computescale.v1.Plausibility
+	15, // 13: computescale.v1.Plausibility.ranges:type_name -> computescale.v1.IndicatorRange
+	16, // 14: computescale.v1.WeightNode.children:type_name -> computescale.v1.WeightNode
+	17, // 15: computescale.v1.WeightNode.matrix:type_name -> computescale.v1.PairwiseMatrix
+	19, // 16: computescale.v1.WeightNode.experts:type_name -> computescale.v1.ExpertJudgement
 	0,  // 17: computescale.v1.WeightNode.method:type_name -> computescale.v1.AhpMethod
-	17, // 18: computescale.v1.PairwiseMatrix.rows:type_name -> computescale.v1.MatrixRow
-	16, // 19: computescale.v1.ExpertJudgement.matrix:type_name -> computescale.v1.PairwiseMatrix
+	18, // 18: computescale.v1.PairwiseMatrix.rows:type_name -> computescale.v1.MatrixRow
+	17, // 19: computescale.v1.ExpertJudgement.matrix:type_name -> computescale.v1.PairwiseMatrix
 	1,  // 20: computescale.v1.Normalization.method:type_name -> computescale.v1.NormalizationMethod
 	2,  // 21: computescale.v1.Normalization.bounds_scope:type_name -> computescale.v1.BoundsScope
-	20, // 22: computescale.v1.Normalization.indicators:type_name -> computescale.v1.IndicatorNormalization
+	21, // 22: computescale.v1.Normalization.indicators:type_name -> computescale.v1.IndicatorNormalization
 	1,  // 23: computescale.v1.IndicatorNormalization.method:type_name -> computescale.v1.NormalizationMethod
-	12, // 24: computescale.v1.GetMethodologyResponse.methodology:type_name -> computescale.v1.Methodology
-	12, // 25: computescale.v1.PutMethodologyRequest.methodology:type_name -> computescale.v1.Methodology
-	12, // 26: computescale.v1.PutMethodologyResponse.methodology:type_name -> computescale.v1.Methodology
-	31, // 27: computescale.v1.PutMethodologyResponse.nodes:type_name -> computescale.v1.NodeWeights
-	16, // 28: computescale.v1.EvaluateWeightsRequest.matrix:type_name -> computescale.v1.PairwiseMatrix
-	15, // 29: computescale.v1.EvaluateWeightsRequest.hierarchy:type_name -> computescale.v1.WeightNode
+	13, // 24: computescale.v1.GetMethodologyResponse.methodology:type_name -> computescale.v1.Methodology
+	13, // 25: computescale.v1.PutMethodologyRequest.methodology:type_name -> computescale.v1.Methodology
+	13, // 26: computescale.v1.PutMethodologyResponse.methodology:type_name -> computescale.v1.Methodology
+	32, // 27: computescale.v1.PutMethodologyResponse.nodes:type_name -> computescale.v1.NodeWeights
+	17, // 28: computescale.v1.EvaluateWeightsRequest.matrix:type_name -> computescale.v1.PairwiseMatrix
+	16, // 29: computescale.v1.EvaluateWeightsRequest.hierarchy:type_name -> computescale.v1.WeightNode
 	0,  // 30: computescale.v1.EvaluateWeightsRequest.method:type_name -> computescale.v1.AhpMethod
-	29, // 31: computescale.v1.EvaluateWeightsResponse.evaluation:type_name -> computescale.v1.AhpEvaluation
-	31, // 32: computescale.v1.EvaluateWeightsResponse.nodes:type_name -> computescale.v1.NodeWeights
-	22, // 33: computescale.v1.EvaluateWeightsResponse.leaf_weights:type_name -> computescale.v1.LeafWeight
-	30, // 34: computescale.v1.AhpEvaluation.hints:type_name -> computescale.v1.InconsistencyHint
-	29, // 35: computescale.v1.NodeWeights.evaluation:type_name -> computescale.v1.AhpEvaluation
+	30, // 31: computescale.v1.EvaluateWeightsResponse.evaluation:type_name -> computescale.v1.AhpEvaluation
+	32, // 32: computescale.v1.EvaluateWeightsResponse.nodes:type_name -> computescale.v1.NodeWeights
+	23, // 33: computescale.v1.EvaluateWeightsResponse.leaf_weights:type_name -> computescale.v1.LeafWeight
+	31, // 34: computescale.v1.AhpEvaluation.hints:type_name -> computescale.v1.InconsistencyHint
+	30, // 35: computescale.v1.NodeWeights.evaluation:type_name -> computescale.v1.AhpEvaluation
 	4,  // 36: computescale.v1.AnalyzeRelationshipRequest.y:type_name -> computescale.v1.RelationshipTarget
-	34, // 37: computescale.v1.AnalyzeRelationshipResponse.points:type_name -> computescale.v1.RelationshipPoint
-	35, // 38: computescale.v1.RelationshipPoint.province:type_name -> computescale.v1.Province
-	8,  // 39: computescale.v1.IndexService.GetIndex:input_type -> computescale.v1.GetIndexRequest
-	10, // 40: computescale.v1.IndexService.ListIndex:input_type -> computescale.v1.ListIndexRequest
-	23, // 41: computescale.v1.IndexService.GetMethodology:input_type -> computescale.v1.GetMethodologyRequest
-	25, // 42: computescale.v1.IndexService.PutMethodology:input_type -> computescale.v1.PutMethodologyRequest
-	27, // 43: computescale.v1.IndexService.EvaluateWeights:input_type -> computescale.v1.EvaluateWeightsRequest
-	32, // 44: computescale.v1.IndexService.AnalyzeRelationship:input_type -> computescale.v1.AnalyzeRelationshipRequest
-	9,  // 45: computescale.v1.IndexService.GetIndex:output_type -> computescale.v1.GetIndexResponse
-	11, // 46: computescale.v1.IndexService.ListIndex:output_type -> computescale.v1.ListIndexResponse
-	24, // 47: computescale.v1.IndexService.GetMethodology:output_type -> computescale.v1.GetMethodologyResponse
-	26, // 48: computescale.v1.IndexService.PutMethodology:output_type -> computescale.v1.PutMethodologyResponse
-	28, // 49: computescale.v1.IndexService.EvaluateWeights:output_type -> computescale.v1.EvaluateWeightsResponse
-	33, // 50: computescale.v1.IndexService.AnalyzeRelationship:output_type -> computescale.v1.AnalyzeRelationshipResponse
-	45, // [45:51] is the sub-list for method output_type
-	39, // [39:45] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	35, // 37: computescale.v1.AnalyzeRelationshipResponse.points:type_name -> computescale.v1.RelationshipPoint
+	45, // 38: computescale.v1.RelationshipPoint.province:type_name -> computescale.v1.Province
+	5,  // 39: computescale.v1.UncertaintyAssumptions.vary:type_name -> computescale.v1.UncertainAssumption
+	1,  // 40: computescale.v1.UncertaintyAssumptions.normalizations:type_name -> computescale.v1.NormalizationMethod
+	37, // 41: computescale.v1.UncertaintyAssumptions.fp16:type_name -> computescale.v1.FactorRange
+	37, // 42: computescale.v1.UncertaintyAssumptions.fp64:type_name -> computescale.v1.FactorRange
+	36, // 43: computescale.v1.UncertaintyRun.assumptions:type_name -> computescale.v1.UncertaintyAssumptions
+	45, // 44: computescale.v1.RankUncertainty.province:type_name -> computescale.v1.Province
+	40, // 45: computescale.v1.RankUncertainty.sensitivity:type_name -> computescale.v1.AssumptionSensitivity
+	5,  // 46: computescale.v1.AssumptionSensitivity.assumption:type_name -> computescale.v1.UncertainAssumption
+	36, // 47: computescale.v1.GetRankUncertaintyRequest.assumptions:type_name -> computescale.v1.UncertaintyAssumptions
+	39, // 48: computescale.v1.GetRankUncertaintyResponse.uncertainty:type_name -> computescale.v1.RankUncertainty
+	38, // 49: computescale.v1.GetRankUncertaintyResponse.run:type_name -> computescale.v1.UncertaintyRun
+	36, // 50: computescale.v1.ListRankUncertaintyRequest.assumptions:type_name -> computescale.v1.UncertaintyAssumptions
+	39, // 51: computescale.v1.ListRankUncertaintyResponse.provinces:type_name -> computescale.v1.RankUncertainty
+	38, // 52: computescale.v1.ListRankUncertaintyResponse.run:type_name -> computescale.v1.UncertaintyRun
+	9,  // 53: computescale.v1.IndexService.GetIndex:input_type -> computescale.v1.GetIndexRequest
+	11, // 54: computescale.v1.IndexService.ListIndex:input_type -> computescale.v1.ListIndexRequest
+	24, // 55: computescale.v1.IndexService.GetMethodology:input_type -> computescale.v1.GetMethodologyRequest
+	26, // 56: computescale.v1.IndexService.PutMethodology:input_type -> computescale.v1.PutMethodologyRequest
+	28, // 57: computescale.v1.IndexService.EvaluateWeights:input_type -> computescale.v1.EvaluateWeightsRequest
+	33, // 58: computescale.v1.IndexService.AnalyzeRelationship:input_type -> computescale.v1.AnalyzeRelationshipRequest
+	41, // 59: computescale.v1.IndexService.GetRankUncertainty:input_type -> computescale.v1.GetRankUncertaintyRequest
+	43, // 60: computescale.v1.IndexService.ListRankUncertainty:input_type -> computescale.v1.ListRankUncertaintyRequest
+	10, // 61: computescale.v1.IndexService.GetIndex:output_type -> computescale.v1.GetIndexResponse
+	12, // 62: computescale.v1.IndexService.ListIndex:output_type -> computescale.v1.ListIndexResponse
+	25, // 63: computescale.v1.IndexService.GetMethodology:output_type -> computescale.v1.GetMethodologyResponse
+	27, // 64: computescale.v1.IndexService.PutMethodology:output_type -> computescale.v1.PutMethodologyResponse
+	29, // 65: computescale.v1.IndexService.EvaluateWeights:output_type -> computescale.v1.EvaluateWeightsResponse
+	34, // 66: computescale.v1.IndexService.AnalyzeRelationship:output_type -> computescale.v1.AnalyzeRelationshipResponse
+	42, // 67: computescale.v1.IndexService.GetRankUncertainty:output_type -> computescale.v1.GetRankUncertaintyResponse
+	44, // 68: computescale.v1.IndexService.ListRankUncertainty:output_type -> computescale.v1.ListRankUncertaintyResponse
+	61, // [61:69] is the sub-list for method output_type
+	53, // [53:61] is the sub-list for method input_type
+	53, // [53:53] is the sub-list for extension type_name
+	53, // [53:53] is the sub-list for extension extendee
+	0,  // [0:53] is the sub-list for field type_name
 }
 
 func init() { file_computescale_v1_index_proto_init() }
@@ -2986,13 +3900,14 @@ func file_computescale_v1_index_proto_init() {
 		(*EvaluateWeightsRequest_Matrix)(nil),
 		(*EvaluateWeightsRequest_Hierarchy)(nil),
 	}
+	file_computescale_v1_index_proto_msgTypes[30].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_computescale_v1_index_proto_rawDesc), len(file_computescale_v1_index_proto_rawDesc)),
-			NumEnums:      5,
-			NumMessages:   30,
+			NumEnums:      6,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -25,6 +25,8 @@ const (
 	IndexService_PutMethodology_FullMethodName      = "/computescale.v1.IndexService/PutMethodology"
 	IndexService_EvaluateWeights_FullMethodName     = "/computescale.v1.IndexService/EvaluateWeights"
 	IndexService_AnalyzeRelationship_FullMethodName = "/computescale.v1.IndexService/AnalyzeRelationship"
+	IndexService_GetRankUncertainty_FullMethodName  = "/computescale.v1.IndexService/GetRankUncertainty"
+	IndexService_ListRankUncertainty_FullMethodName = "/computescale.v1.IndexService/ListRankUncertainty"
 )
 
 // IndexServiceClient is the client API for IndexService service.
@@ -50,6 +52,18 @@ type IndexServiceClient interface {
 	// AnalyzeRelationship fits y = slope × composite + intercept across the
 	// provinces of a year by least squares.
 	AnalyzeRelationship(ctx context.Context, in *AnalyzeRelationshipRequest, opts ...grpc.CallOption) (*AnalyzeRelationshipResponse, error)
+	// GetRankUncertainty says how sure one province's composite rank is: a
+	// Monte Carlo over the methodology's uncertain choices (weights,
+	// normalisation, aggregation, FP32-equivalent factors, missing data) gives
+	// the rank's distribution and each choice's Sobol indices. The default
+	// analysis of the current methodology is kept current by the server after
+	// every write that moves scores; any other is computed on demand within
+	// the call's deadline. The same request at the same revision gives
+	// bit-identical numbers.
+	GetRankUncertainty(ctx context.Context, in *GetRankUncertaintyRequest, opts ...grpc.CallOption) (*GetRankUncertaintyResponse, error)
+	// ListRankUncertainty returns the analysis of every province of a year,
+	// ordered by median rank (then nominal rank, then code).
+	ListRankUncertainty(ctx context.Context, in *ListRankUncertaintyRequest, opts ...grpc.CallOption) (*ListRankUncertaintyResponse, error)
 }
 
 type indexServiceClient struct {
@@ -120,6 +134,26 @@ func (c *indexServiceClient) AnalyzeRelationship(ctx context.Context, in *Analyz
 	return out, nil
 }
 
+func (c *indexServiceClient) GetRankUncertainty(ctx context.Context, in *GetRankUncertaintyRequest, opts ...grpc.CallOption) (*GetRankUncertaintyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetRankUncertaintyResponse)
+	err := c.cc.Invoke(ctx, IndexService_GetRankUncertainty_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *indexServiceClient) ListRankUncertainty(ctx context.Context, in *ListRankUncertaintyRequest, opts ...grpc.CallOption) (*ListRankUncertaintyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRankUncertaintyResponse)
+	err := c.cc.Invoke(ctx, IndexService_ListRankUncertainty_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IndexServiceServer is the server API for IndexService service.
 // All implementations must embed UnimplementedIndexServiceServer
 // for forward compatibility.
@@ -143,6 +177,18 @@ type IndexServiceServer interface {
 	// AnalyzeRelationship fits y = slope × composite + intercept across the
 	// provinces of a year by least squares.
 	AnalyzeRelationship(context.Context, *AnalyzeRelationshipRequest) (*AnalyzeRelationshipResponse, error)
+	// GetRankUncertainty says how sure one province's composite rank is: a
+	// Monte Carlo over the methodology's uncertain choices (weights,
+	// normalisation, aggregation, FP32-equivalent factors, missing data) gives
+	// the rank's distribution and each choice's Sobol indices. The default
+	// analysis of the current methodology is kept current by the server after
+	// every write that moves scores; any other is computed on demand within
+	// the call's deadline. The same request at the same revision gives
+	// bit-identical numbers.
+	GetRankUncertainty(context.Context, *GetRankUncertaintyRequest) (*GetRankUncertaintyResponse, error)
+	// ListRankUncertainty returns the analysis of every province of a year,
+	// ordered by median rank (then nominal rank, then code).
+	ListRankUncertainty(context.Context, *ListRankUncertaintyRequest) (*ListRankUncertaintyResponse, error)
 	mustEmbedUnimplementedIndexServiceServer()
 }
 
@@ -170,6 +216,12 @@ func (UnimplementedIndexServiceServer) EvaluateWeights(context.Context, *Evaluat
 }
 func (UnimplementedIndexServiceServer) AnalyzeRelationship(context.Context, *AnalyzeRelationshipRequest) (*AnalyzeRelationshipResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AnalyzeRelationship not implemented")
+}
+func (UnimplementedIndexServiceServer) GetRankUncertainty(context.Context, *GetRankUncertaintyRequest) (*GetRankUncertaintyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetRankUncertainty not implemented")
+}
+func (UnimplementedIndexServiceServer) ListRankUncertainty(context.Context, *ListRankUncertaintyRequest) (*ListRankUncertaintyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListRankUncertainty not implemented")
 }
 func (UnimplementedIndexServiceServer) mustEmbedUnimplementedIndexServiceServer() {}
 func (UnimplementedIndexServiceServer) testEmbeddedByValue()                      {}
@@ -300,6 +352,42 @@ func _IndexService_AnalyzeRelationship_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IndexService_GetRankUncertainty_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRankUncertaintyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IndexServiceServer).GetRankUncertainty(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IndexService_GetRankUncertainty_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IndexServiceServer).GetRankUncertainty(ctx, req.(*GetRankUncertaintyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IndexService_ListRankUncertainty_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListRankUncertaintyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IndexServiceServer).ListRankUncertainty(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IndexService_ListRankUncertainty_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IndexServiceServer).ListRankUncertainty(ctx, req.(*ListRankUncertaintyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IndexService_ServiceDesc is the grpc.ServiceDesc for IndexService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -330,6 +418,14 @@ var IndexService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AnalyzeRelationship",
 			Handler:    _IndexService_AnalyzeRelationship_Handler,
+		},
+		{
+			MethodName: "GetRankUncertainty",
+			Handler:    _IndexService_GetRankUncertainty_Handler,
+		},
+		{
+			MethodName: "ListRankUncertainty",
+			Handler:    _IndexService_ListRankUncertainty_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
