@@ -72,9 +72,6 @@ func TestFindChromium(t *testing.T) {
 	}
 }
 
-// screenshots is where the test leaves its screenshots, for the README.
-var screenshots = filepath.Join("..", "docs", "screenshots")
-
 // TestBrowserLiveDashboard drives the dashboard in headless Chromium against
 // a real server loaded with the demo data: the ranking shown is ListIndex's,
 // and an ingest redraws the charts without a reload.
@@ -125,16 +122,17 @@ func TestBrowserLiveDashboard(t *testing.T) {
 			t.Fatalf("waiting for %s: %v", what, err)
 		}
 	}
+	// Screenshots go to the test's temporary folder, so that the tests
+	// leave the tree as they found it; the README's are made by
+	// scripts/screenshots.sh.
+	shots := t.TempDir()
 	shoot := func(name string) {
 		t.Helper()
 		png, err := chromedp.Run(tab, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.MkdirAll(screenshots, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(screenshots, name), png, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(shots, name), png, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
