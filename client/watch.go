@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"strconv"
 	"time"
 
@@ -193,12 +194,25 @@ func (r *watchRun) run(ctx context.Context) error {
 	}
 }
 
+// backoff is the wait before reopen number failures: doubling from
+// minBackoff up to maxBackoff, then spread by ±20 % at random (gRPC's
+// connection-backoff rule, its doc/connection-backoff.md), so that the
+// watchers a server restart cut off all at once do not all come back in
+// the same instant.
 func (r *watchRun) backoff(failures int) time.Duration {
 	d := r.opts.minBackoff
 	for i := 1; i < failures && d < r.opts.maxBackoff; i++ {
 		d *= 2
 	}
-	return min(d, r.opts.maxBackoff)
+	return jitter(min(d, r.opts.maxBackoff), rand.Float64())
+}
+
+// backoffJitter is the share by which a wait is spread either way.
+const backoffJitter = 0.2
+
+// jitter spreads d by ±backoffJitter; u is uniform in [0, 1).
+func jitter(d time.Duration, u float64) time.Duration {
+	return time.Duration(float64(d) * (1 + backoffJitter*(2*u-1)))
 }
 
 // resumable reports whether reopening the stream can cure err. A clean end of

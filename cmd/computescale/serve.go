@@ -39,6 +39,7 @@ type serveConfig struct {
 	shutdownGrace time.Duration
 
 	tlsCert, tlsKey, clientCA string
+	tlsReload                 time.Duration
 	metricsListen             string
 	pprof                     bool
 	checkOnStart              bool
@@ -69,6 +70,7 @@ func (c *serveConfig) register(cmd *cobra.Command, defaultDB, defaultHTTP string
 	f.StringVar(&c.tlsCert, "tls-cert", "", "TLS certificate (PEM); with --tls-key, serve TLS instead of plaintext")
 	f.StringVar(&c.tlsKey, "tls-key", "", "TLS private key (PEM)")
 	f.StringVar(&c.clientCA, "client-ca", "", "CA bundle (PEM) to require and verify client certificates (mTLS)")
+	f.DurationVar(&c.tlsReload, "tls-reload-interval", time.Minute, "how often the TLS certificate, key and client CA files are re-read, so renewed ones are used without a restart (they must share a directory)")
 	f.StringVar(&c.metricsListen, "metrics-listen", "", "serve Prometheus /metrics on this address; off when empty")
 	f.BoolVar(&c.pprof, "pprof", false, "also serve /debug/pprof/ on the --metrics-listen address (profiles expose internals and cost CPU, so off by default)")
 	f.StringVar(&c.httpListen, "http-listen", defaultHTTP, "serve the read-only web dashboard on this address (same tokens); off when empty")
@@ -119,19 +121,23 @@ func (c *serveConfig) logger(w io.Writer) (log *slog.Logger, closeFn func() erro
 	return slog.New(h), closeFn, nil
 }
 
-// credentials returns the transport credentials the TLS flags ask for.
-func (c *serveConfig) credentials() ([]grpc.ServerOption, error) {
+// credentials returns the transport credentials the TLS flags ask for, and
+// a stop for their file reloading (never nil).
+func (c *serveConfig) credentials() ([]grpc.ServerOption, func(), error) {
 	if c.tlsCert == "" && c.tlsKey == "" {
 		if c.clientCA != "" {
-			return nil, errors.New("--client-ca needs --tls-cert and --tls-key")
+			return nil, nil, errors.New("--client-ca needs --tls-cert and --tls-key")
 		}
-		return nil, nil
+		return nil, func() {}, nil
 	}
-	cfg, err := serverTLS(c.tlsCert, c.tlsKey, c.clientCA)
+	if c.tlsReload <= 0 {
+		return nil, nil, errors.New("--tls-reload-interval must be positive")
+	}
+	cfg, stop, err := reloadingTLS(c.tlsCert, c.tlsKey, c.clientCA, c.tlsReload)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return []grpc.ServerOption{grpc.Creds(credentials.NewTLS(cfg))}, nil
+	return []grpc.ServerOption{grpc.Creds(credentials.NewTLS(cfg))}, stop, nil
 }
 
 func newServeCmd() *cobra.Command {
@@ -223,11 +229,14 @@ func startServer(cfg serveConfig, tokens *server.Tokens) (*serverMain, error) {
 		closeLog()
 		return nil, errors.New("--pprof needs --metrics-listen: the profiles are served on the metrics address, never on the gRPC or dashboard port")
 	}
-	creds, err := cfg.credentials()
+	creds, stopTLS, err := cfg.credentials()
 	if err != nil {
 		closeLog()
 		return nil, err
 	}
+	// The certificate files' polling ends with the server, as the log does.
+	flushLog := closeLog
+	closeLog = func() error { stopTLS(); return flushLog() }
 	db, err := openStore(cfg, log)
 	if err != nil {
 		closeLog()
