@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
@@ -18,16 +17,14 @@ type revisionWaiter interface {
 	ConsistentRevision(ctx context.Context) (uint64, error)
 }
 
-// readWaitLimit bounds how long a read waits for the node's view before it
-// is UNAVAILABLE (the client may then retry on another node).
-const readWaitLimit = 5 * time.Second
-
 // awaitRevision makes reads in cluster mode consistent without the
 // handlers knowing: a request with a min_revision field waits until this
 // node's view has applied that revision, or, when it is 0, etcd's current
 // one (one quorum read, then the watch delay: the cost of a linearizable
 // read, as with the Kubernetes apiserver's consistent reads from its watch
-// cache). Requests without the field (chips, methodology, writes) pass.
+// cache). The wait is bounded by Config.ReadWaitLimit, then UNAVAILABLE,
+// which the client retries (on another node when it has several). Requests
+// without the field (chips, methodology, writes) pass.
 func (s *Server) awaitRevision(w revisionWaiter) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		m, ok := req.(proto.Message)
@@ -39,7 +36,7 @@ func (s *Server) awaitRevision(w revisionWaiter) grpc.UnaryServerInterceptor {
 		if fd == nil || fd.Kind() != protoreflect.Uint64Kind {
 			return handler(ctx, req)
 		}
-		wctx, cancel := context.WithTimeout(ctx, readWaitLimit)
+		wctx, cancel := context.WithTimeout(ctx, s.readWait)
 		defer cancel()
 		rev := r.Get(fd).Uint()
 		if rev == 0 {

@@ -54,6 +54,10 @@ type Config struct {
 	// default rank-uncertainty analysis current after writes
 	// (uncertainty_worker.go); off, analyses are computed on demand only.
 	KeepUncertainty bool
+	// ReadWaitLimit bounds how long a read in cluster mode waits for this
+	// node to apply its min_revision (or etcd's current revision) before it
+	// is UNAVAILABLE; 0 means 5 s. Single-node mode never waits.
+	ReadWaitLimit time.Duration
 }
 
 // Server implements the computescale.v1 services.
@@ -94,6 +98,7 @@ type Server struct {
 	workers       sync.WaitGroup
 	seen          atomic.Uint64                              // see revision (cache.go)
 	methodLogs    atomic.Pointer[map[methodKey]slog.Handler] // see methodLog (calllog.go)
+	readWait      time.Duration                              // see awaitRevision (cluster.go)
 }
 
 // New returns a Server for cfg; Close stops what it starts.
@@ -102,10 +107,10 @@ func New(cfg Config) (*Server, error) {
 		store: cfg.Store, tokens: cfg.Tokens, log: cfg.Logger,
 		maxBatch: cfg.MaxBatchRecords, maxRecv: cfg.MaxRecvMsgBytes, now: cfg.Now,
 		health: health.NewServer(), progressEvery: cfg.ProgressInterval, limits: cfg.Limits.withDefaults(),
-		draining: make(chan struct{}),
-		scores:   newRevCache[scoreKey, scoreEntry](64),
-		totals:   newRevCache[totalsKey, *pb.ComputeTotals](1024),
-		indexes:  newRevCache[indexKey, *pb.IndexScore](1024),
+		draining: make(chan struct{}), readWait: cfg.ReadWaitLimit,
+		scores:  newRevCache[scoreKey, scoreEntry](64),
+		totals:  newRevCache[totalsKey, *pb.ComputeTotals](1024),
+		indexes: newRevCache[indexKey, *pb.IndexScore](1024),
 	}
 	if s.tokens == nil {
 		s.tokens = NewTokens()
@@ -122,6 +127,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.readWait <= 0 {
+		s.readWait = 5 * time.Second
 	}
 	if s.progressEvery <= 0 {
 		s.progressEvery = 10 * time.Second
