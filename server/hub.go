@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -216,11 +215,16 @@ func newHub(db store.Store, log *slog.Logger, bufSize int, retain uint64) *hub {
 	return h
 }
 
-// retryEvery paces the hub's retries after a failed read of the store.
-const retryEvery = time.Second
+// The hub's retries: after a subscription ended Unavailable (the store is
+// closing, or replaced the view it reads: subscribe again from the same
+// position), and after any other failed read (logged).
+const (
+	resubscribeEvery = 100 * time.Millisecond
+	retryEvery       = time.Second
+)
 
 // run publishes every change the subscription delivers, in revision order,
-// until ctx ends or the store closes.
+// until ctx ends (hub.close).
 func (h *hub) run(ctx context.Context, sub store.Subscription) {
 	defer h.wg.Done()
 	for h.step(ctx, &sub) {
@@ -228,7 +232,7 @@ func (h *hub) run(ctx context.Context, sub store.Subscription) {
 }
 
 // step publishes the next changes *sub delivers and reports whether to go
-// on. After a compaction it replaces *sub.
+// on. After a compaction, or a subscription that ended, it replaces *sub.
 func (h *hub) step(ctx context.Context, sub *store.Subscription) bool {
 	changes, err := (*sub).Next(ctx, 256)
 	if ctx.Err() != nil {
@@ -246,16 +250,26 @@ func (h *hub) step(ctx context.Context, sub *store.Subscription) bool {
 		*sub = h.store.Subscribe(oldest)
 		return true
 	}
-	var e *estimator.Error
-	if errors.As(err, &e) && e.Code == estimator.EUnavailable {
-		return false // the store is closing, and the server with it
-	}
 	if err != nil {
-		h.log.Error("watch hub: read committed changes", slog.Any("error", err))
+		wait := retryEvery
+		if estimator.ErrorCode(err) == estimator.EUnavailable {
+			// The subscription is over. The store may be closing (and the
+			// server with it: close cancels ctx), or an implementation
+			// may have replaced its view: a new subscription from the
+			// hub's position delivers what follows, or says that it was
+			// compacted. Live watchers keep their place either way.
+			wait = resubscribeEvery
+			h.mu.Lock()
+			next := h.last + 1
+			h.mu.Unlock()
+			*sub = h.store.Subscribe(next)
+		} else {
+			h.log.Error("watch hub: read committed changes", slog.Any("error", err))
+		}
 		select {
 		case <-ctx.Done():
 			return false
-		case <-time.After(retryEvery):
+		case <-time.After(wait):
 		}
 		return true
 	}

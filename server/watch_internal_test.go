@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -143,4 +145,84 @@ func oldestOf(st *status.Status) uint64 {
 		}
 	}
 	return 0
+}
+
+// endingStore ends every subscription with Unavailable after its first
+// delivery, as an implementation that replaces the view it reads would.
+type endingStore struct {
+	*store.DB
+	subscribed atomic.Int32
+}
+
+type endingSub struct {
+	store.Subscription
+	left int
+}
+
+func (s *endingSub) Next(ctx context.Context, limit int) ([]store.Change, error) {
+	if s.left == 0 {
+		return nil, estimator.Errorf(estimator.EUnavailable, "view replaced")
+	}
+	s.left--
+	return s.Subscription.Next(ctx, limit)
+}
+
+func (s *endingStore) Subscribe(from uint64) store.Subscription {
+	s.subscribed.Add(1)
+	return &endingSub{Subscription: s.DB.Subscribe(from), left: 1}
+}
+
+// TestHubResubscribes: when the store ends the hub's subscription with
+// Unavailable, the hub subscribes again from its position, and a live
+// watcher hears every revision once, in order, and stays live.
+func TestHubResubscribes(t *testing.T) {
+	db, err := store.Open(filepath.Join(t.TempDir(), "hub.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	st := &endingStore{DB: db}
+	h := newHub(st, slog.New(slog.DiscardHandler), 64, 0)
+	defer h.close()
+	w := h.newWatcher(filter{}, 0)
+	if joined, _ := h.join(w, math.MaxUint64); !joined {
+		t.Fatal("not joined")
+	}
+	const writes = 6
+	var want []uint64
+	for range writes {
+		// Every new methodology version is an event for every watcher.
+		res, err := db.PutMethodology(estimator.DefaultMethodology())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, res.Revision)
+		time.Sleep(5 * time.Millisecond) // let some writes end a subscription each
+	}
+	var got []uint64
+	deadline := time.After(10 * time.Second)
+	for len(got) < writes {
+		run, state, _ := w.next(nil)
+		if state != watchLive {
+			t.Fatalf("watcher ended (state %d) after %v", state, got)
+		}
+		for _, r := range run {
+			if !r.Fragment {
+				got = append(got, r.Revision)
+			}
+		}
+		if len(run) == 0 {
+			select {
+			case <-w.wake:
+			case <-deadline:
+				t.Fatalf("revisions %v after 10s, want %v", got, want)
+			}
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("watcher heard %v, want %v", got, want)
+	}
+	if n := st.subscribed.Load(); n < 2 {
+		t.Errorf("%d subscriptions, want the hub to have subscribed again", n)
+	}
 }

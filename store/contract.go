@@ -59,7 +59,9 @@ import (
 //     a *CompactedError naming it.
 //   - Subscribe is fed by the commit path itself, which never waits for a
 //     subscriber: a subscriber that falls behind reads older history at its
-//     own pace, or is told its history was compacted.
+//     own pace, or is told its history was compacted. A subscription that
+//     ends with EUnavailable (the store closing, or replacing the view it
+//     reads) loses nothing: a new one from the same position goes on.
 //   - Changes are shared between readers: treat their slices as read-only.
 type Store interface {
 	// Chips.

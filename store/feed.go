@@ -213,7 +213,9 @@ type Subscription interface {
 	// at hand); the position moves past the last one returned. It fails
 	// with a *CompactedError when the changes at the position were
 	// compacted before they were read (the subscription is then useless),
-	// with an EUnavailable error once the store closes, and with ctx's
+	// with an EUnavailable error once the store closes (an implementation
+	// that replaces what it reads from ends its subscriptions so too: a
+	// subscriber may subscribe again from its position), and with ctx's
 	// error when ctx ends first.
 	Next(ctx context.Context, limit int) ([]Change, error)
 }
