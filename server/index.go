@@ -229,22 +229,23 @@ func (s *Server) AnalyzeRelationship(ctx context.Context, req *pb.AnalyzeRelatio
 	if err != nil {
 		return nil, s.toError(ctx, err)
 	}
-	y := map[uint32]float64{}
+	y := map[uint32]estimator.Observation{}
 	for _, o := range obs {
 		if o.Indicator == code {
-			y[o.Province] = o.Value
+			y[o.Province] = o
 		}
 	}
 	resp := &pb.AnalyzeRelationshipResponse{MethodologyVersion: m.Version, Revision: rev}
 	var xs, ys []float64
 	for _, sc := range scores {
-		v, ok := y[sc.Province]
+		o, ok := y[sc.Province]
 		if !sc.Produced || !ok {
 			continue
 		}
-		xs, ys = append(xs, sc.Composite), append(ys, v)
+		xs, ys = append(xs, sc.Composite), append(ys, o.Value)
 		prov, _ := estimator.ProvinceByCode(sc.Province)
-		resp.Points = append(resp.Points, &pb.RelationshipPoint{Province: protoconv.ProvinceToProto(prov), Composite: sc.Composite, Y: v})
+		resp.Points = append(resp.Points, &pb.RelationshipPoint{Province: protoconv.ProvinceToProto(prov), Composite: sc.Composite, Y: o.Value,
+			Source: o.Source, Writer: o.Actor})
 	}
 	slope, intercept, r2, n, err := estimator.FitLine(xs, ys)
 	if err != nil {

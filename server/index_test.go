@@ -203,6 +203,11 @@ func TestIndexHandCalculation(t *testing.T) {
 		if !near(fit.GetSlope(), 100) || math.Abs(fit.GetIntercept()-7) > 1e-7 || !near(fit.GetRSquared(), 1) || fit.GetN() != 3 || len(fit.GetPoints()) != 3 {
 			t.Errorf("fit slope %g intercept %g R² %g n %d, want 100, 7, 1, 3", fit.GetSlope(), fit.GetIntercept(), fit.GetRSquared(), fit.GetN())
 		}
+		for _, p := range fit.GetPoints() { // whose statistics the fit rests on
+			if p.GetWriter() != "nbs" || p.GetSource() != "hand-made test value" {
+				t.Errorf("point %v: want writer nbs and its source", p)
+			}
+		}
 		if _, err := e.reader.AnalyzeRelationship(ctx(t), 2024, pb.RelationshipTarget_RELATIONSHIP_TARGET_UNSPECIFIED, 0); status.Code(err) != codes.InvalidArgument {
 			t.Errorf("unspecified y: %v, want InvalidArgument", err)
 		}

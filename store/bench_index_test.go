@@ -66,3 +66,28 @@ func benchIngestIndex(b *testing.B, noIndex bool) {
 	}
 	b.ReportMetric(float64(benchBatch*batch)/b.Elapsed().Seconds(), "records/s")
 }
+
+// BenchmarkPutObservationBounds is the cost of the plausibility bounds: one
+// replacing observation batch, each fsynced and rescoring its year, on the
+// store of BenchmarkRecomputeYear, checked against the largest stored value
+// of each indicator (a scan of every observation) and, as the same-run
+// baseline, forced past the bounds (no scan).
+func BenchmarkPutObservationBounds(b *testing.B) {
+	for _, v := range []struct {
+		name  string
+		force bool
+	}{{"Checked", false}, {"Forced", true}} {
+		b.Run(v.name, func(b *testing.B) {
+			db := indexBenchDB(b, false)
+			o := fullYear(2024)[0]
+			i := 0
+			for b.Loop() {
+				o.Value += float64(i%2*2 - 1) // alternate, so every batch changes the value
+				i++
+				if _, err := db.PutObservationsWith("bench", []estimator.Observation{o}, store.ObservationOptions{Replace: true, Force: v.force}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -2652,7 +2652,11 @@ type RelationshipPoint struct {
 	// Its composite.
 	Composite float64 `protobuf:"fixed64,2,opt,name=composite,proto3" json:"composite,omitempty"`
 	// Its y.
-	Y             float64 `protobuf:"fixed64,3,opt,name=y,proto3" json:"y,omitempty"`
+	Y float64 `protobuf:"fixed64,3,opt,name=y,proto3" json:"y,omitempty"`
+	// Where y comes from, as its writer gave it.
+	Source string `protobuf:"bytes,4,opt,name=source,proto3" json:"source,omitempty"`
+	// The caller (token name) that wrote y.
+	Writer        string `protobuf:"bytes,5,opt,name=writer,proto3" json:"writer,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2706,6 +2710,20 @@ func (x *RelationshipPoint) GetY() float64 {
 		return x.Y
 	}
 	return 0
+}
+
+func (x *RelationshipPoint) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *RelationshipPoint) GetWriter() string {
+	if x != nil {
+		return x.Writer
+	}
+	return ""
 }
 
 // UncertaintyAssumptions says which choices vary and how far. Leaving the
@@ -3641,11 +3659,13 @@ const file_computescale_v1_index_proto_rawDesc = "" +
 	"\x01n\x18\x04 \x01(\x05R\x01n\x12:\n" +
 	"\x06points\x18\x05 \x03(\v2\".computescale.v1.RelationshipPointR\x06points\x12/\n" +
 	"\x13methodology_version\x18\x06 \x01(\x04R\x12methodologyVersion\x12\x1a\n" +
-	"\brevision\x18\a \x01(\x04R\brevision\"v\n" +
+	"\brevision\x18\a \x01(\x04R\brevision\"\xa6\x01\n" +
 	"\x11RelationshipPoint\x125\n" +
 	"\bprovince\x18\x01 \x01(\v2\x19.computescale.v1.ProvinceR\bprovince\x12\x1c\n" +
 	"\tcomposite\x18\x02 \x01(\x01R\tcomposite\x12\f\n" +
-	"\x01y\x18\x03 \x01(\x01R\x01y\"\x82\x03\n" +
+	"\x01y\x18\x03 \x01(\x01R\x01y\x12\x16\n" +
+	"\x06source\x18\x04 \x01(\tR\x06source\x12\x16\n" +
+	"\x06writer\x18\x05 \x01(\tR\x06writer\"\x82\x03\n" +
 	"\x16UncertaintyAssumptions\x128\n" +
 	"\x04vary\x18\x01 \x03(\x0e2$.computescale.v1.UncertainAssumptionR\x04vary\x12,\n" +
 	"\x0fjudgement_steps\x18\x02 \x01(\x05H\x00R\x0ejudgementSteps\x88\x01\x01\x12(\n" +
