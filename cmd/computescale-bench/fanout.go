@@ -84,8 +84,9 @@ func (s *samples) merge(b *sub) {
 
 // fanoutRun is one measured run.
 type fanoutRun struct {
-	p50, p99 time.Duration
-	cpuPer   float64 // server CPU µs per delivery, commits included
+	p50, p99  time.Duration
+	cpuPer    float64 // server CPU µs per delivery, commits included
+	clientPer float64 // the subscribers' (and the writer's) CPU µs per delivery
 }
 
 // measureFanout opens n subscribers on t, makes commits one every pace,
@@ -107,6 +108,7 @@ func measureFanout(ctx context.Context, t fanoutTarget, n int, shared bool, comm
 	if err != nil {
 		return fanoutRun{}, err
 	}
+	client0 := processCPU()
 	start := time.Now()
 	for i := range commits {
 		if d := time.Until(start.Add(time.Duration(i) * pace)); d > 0 {
@@ -131,6 +133,7 @@ func measureFanout(ctx context.Context, t fanoutTarget, n int, shared bool, comm
 	if err != nil {
 		return fanoutRun{}, err
 	}
+	client1 := processCPU()
 	cancel()
 	<-done
 	if len(s.lat) != n*commits {
@@ -138,7 +141,7 @@ func measureFanout(ctx context.Context, t fanoutTarget, n int, shared bool, comm
 	}
 	slices.Sort(s.lat)
 	return fanoutRun{p50: s.lat[len(s.lat)/2], p99: s.lat[min(len(s.lat)-1, len(s.lat)*99/100)],
-		cpuPer: float64(cpu1-cpu0) / 1e3 / float64(n*commits)}, nil
+		cpuPer: float64(cpu1-cpu0) / 1e3 / float64(n*commits), clientPer: float64(client1-client0) / 1e3 / float64(n*commits)}, nil
 }
 
 // streamsFor is how many streams (shared) or connections (a stream each)

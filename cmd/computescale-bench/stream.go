@@ -51,8 +51,8 @@ func benchStream(ctx context.Context, c config) ([]row, error) {
 					return nil, err
 				}
 			}
-			r := row{group: "P3 streams", name: fmt.Sprintf("commit-to-receive p50 / p99, %d watch(es) %s, one commit every %s; server CPU per delivery %.1f µs (etcd %.1f µs)",
-				n, shape, pace, ours.cpuPer, theirs.cpuPer),
+			r := row{group: "P3 streams", name: fmt.Sprintf("commit-to-receive p50 / p99, %d watch(es) %s, one commit every %s; CPU per delivery, server %.1f µs (etcd %.1f), subscribers %.1f µs (etcd %.1f)",
+				n, shape, pace, ours.cpuPer, theirs.cpuPer, ours.clientPer, theirs.clientPer),
 				value: fmt.Sprintf("%s / %s", ms(ours.p50), ms(ours.p99)), baseline: fmt.Sprintf("%s / %s (etcd)", ms(theirs.p50), ms(theirs.p99)),
 				ratio: fmt.Sprintf("%.2f×", float64(ours.p99)/float64(theirs.p99)), target: "—", ok: "—"}
 			if n == 1000 {
