@@ -46,6 +46,9 @@ type env struct {
 	tokens      *server.Tokens              // nil: the four test callers
 	wrap        func(*store.DB) store.Store // another implementation of the contract over db
 	maxRecv     int                         // 0: the server's default
+	// keepUncertainty runs the rank-uncertainty worker (off by default:
+	// it would analyse after every test's writes).
+	keepUncertainty bool
 }
 
 const testMaxBatch = 50
@@ -98,6 +101,7 @@ func (e *env) start(addr string) {
 		Store: e.st, Tokens: tokens, MaxBatchRecords: e.maxBatch, MaxRecvMsgBytes: e.maxRecv,
 		Now:              func() time.Time { return time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC) },
 		ProgressInterval: 200 * time.Millisecond, WatchBuffer: e.watchBuffer, Limits: e.limits,
+		KeepUncertainty: e.keepUncertainty,
 	})
 	if err != nil {
 		e.t.Fatalf("server: %v", err)

@@ -68,6 +68,10 @@ func (f filter) pass(e *pb.Event) bool {
 	if len(f.kinds) > 0 && !slices.Contains(f.kinds, e.GetKind()) {
 		return false
 	}
+	if e.GetKind() == pb.EventKind_EVENT_KIND_UNCERTAINTY {
+		// Opt-in, and an analysis covers every province (watch.proto).
+		return f.wantsUncertainty() && (len(f.years) == 0 || slices.Contains(f.years, e.GetUncertainty().GetRun().GetYear()))
+	}
 	if e.GetKind() == pb.EventKind_EVENT_KIND_METHODOLOGY {
 		return true
 	}
@@ -81,6 +85,11 @@ func (f filter) pass(e *pb.Event) bool {
 	}
 	return (len(f.provinces) == 0 || slices.Contains(f.provinces, prov)) &&
 		(len(f.years) == 0 || slices.Contains(f.years, year))
+}
+
+// wantsUncertainty reports whether the watch listed EVENT_KIND_UNCERTAINTY.
+func (f filter) wantsUncertainty() bool {
+	return slices.Contains(f.kinds, pb.EventKind_EVENT_KIND_UNCERTAINTY)
 }
 
 // maxEventsPerResponse keeps a response well under gRPC's default 4 MiB

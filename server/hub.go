@@ -40,6 +40,11 @@ type hub struct {
 	stop context.CancelFunc // ends run and retention
 	wg   sync.WaitGroup
 
+	// latest returns the latest kept rank-uncertainty analyses as events,
+	// for watchers joining with EVENT_KIND_UNCERTAINTY; nil means none. It
+	// is called with mu held and must not call into the hub.
+	latest func() []*pb.Event
+
 	mu     sync.Mutex
 	last   uint64 // highest revision published to live watchers
 	subs   map[*watcher]struct{}
@@ -379,9 +384,48 @@ func (h *hub) join(w *watcher, next uint64) (joined bool, last uint64) {
 			w.lastSent.Store(h.last)
 		}
 		h.subs[w] = struct{}{}
+		h.offerLatest(w)
 		return true, h.last
 	}
 	return false, h.last
+}
+
+// offerUncertainty offers one rank-uncertainty analysis (not a committed
+// change: live only) to the live watchers that asked for it, in a response
+// completing the hub's position, which every queued response reaches.
+func (h *hub) offerUncertainty(e *pb.Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var resps []*encodedResponse
+	for w := range h.subs {
+		if h.last < w.from || !w.filter.pass(e) {
+			continue
+		}
+		if resps == nil {
+			resps = []*encodedResponse{encodeResponse(&pb.WatchResponse{Events: []*pb.Event{e}, Revision: h.last})}
+		}
+		if !w.offer(resps, h.bufSize) {
+			delete(h.subs, w)
+		}
+	}
+}
+
+// offerLatest queues, for a watcher that asked for rank-uncertainty
+// analyses and just joined, the latest of each year (h.mu held, so that no
+// newer analysis can be offered before them).
+func (h *hub) offerLatest(w *watcher) {
+	if h.latest == nil || !w.filter.wantsUncertainty() || h.last < w.from {
+		return
+	}
+	var events []*pb.Event
+	for _, e := range h.latest() {
+		if w.filter.pass(e) {
+			events = append(events, e)
+		}
+	}
+	if len(events) > 0 && !w.offer([]*encodedResponse{encodeResponse(&pb.WatchResponse{Events: events, Revision: h.last})}, h.bufSize) {
+		delete(h.subs, w)
+	}
 }
 
 func (h *hub) leave(w *watcher) {

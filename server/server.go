@@ -140,6 +140,14 @@ func New(cfg Config) (*Server, error) {
 	s.hub = newHub(s.store, s.log, cfg.WatchBuffer, cfg.WatchRetention)
 	s.uncertainties = newRevCache[uncertaintyKey, uncertaintyEntry](16)
 	s.uncertainty = newKeptUncertainty()
+	s.uncertainty.publish = func(e uncertaintyEntry) { s.hub.offerUncertainty(uncertaintyEvent(e)) }
+	s.hub.latest = func() []*pb.Event {
+		var out []*pb.Event
+		for _, e := range s.uncertainty.latest() {
+			out = append(out, uncertaintyEvent(e))
+		}
+		return out
+	}
 	s.analysing = make(chan struct{}, 1)
 	ctx, stop := context.WithCancel(context.Background())
 	s.stopWorkers = stop

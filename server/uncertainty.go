@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"time"
 
 	"github.com/computescale/computescale/estimator"
 	pb "github.com/computescale/computescale/proto/computescale/v1"
@@ -34,6 +35,7 @@ type uncertaintyEntry struct {
 	u    estimator.Uncertainty
 	rev  uint64
 	kept bool
+	at   time.Time // when it was computed
 }
 
 // uncertaintyRequest is what Get and List share.
@@ -115,7 +117,7 @@ func (s *Server) analyseWith(ctx context.Context, year int, version uint64, samp
 	if err != nil {
 		return uncertaintyEntry{}, fmt.Errorf("uncertainty of %d with methodology %d: %w", year, m.Version, err)
 	}
-	return uncertaintyEntry{m: m, a: a, u: u, rev: rev}, nil
+	return uncertaintyEntry{m: m, a: a, u: u, rev: rev, at: s.now()}, nil
 }
 
 // runToProto states what an analysis was computed from.
@@ -193,4 +195,15 @@ func (s *Server) ListRankUncertainty(ctx context.Context, req *pb.ListRankUncert
 		resp.NextPageToken = pageToken{Kind: "uncertainty", Query: query, Offset: stop}.encode()
 	}
 	return resp, nil
+}
+
+// uncertaintyEvent is a kept analysis as a watch event, stamped with the
+// revision it reflects and the time it was computed.
+func uncertaintyEvent(e uncertaintyEntry) *pb.Event {
+	c := &pb.RankUncertaintyChange{Run: runToProto(e)}
+	for _, p := range byMedianRank(e.u.Provinces) {
+		c.Provinces = append(c.Provinces, protoconv.RankUncertaintyToProto(p, e.u.Varied))
+	}
+	return &pb.Event{Revision: e.rev, Kind: pb.EventKind_EVENT_KIND_UNCERTAINTY, CommitTimeUnixNanos: e.at.UnixNano(),
+		Change: &pb.Event_Uncertainty{Uncertainty: c}}
 }

@@ -158,3 +158,72 @@ func wantCode(t *testing.T, err error, code codes.Code) {
 		t.Fatalf("err = %v, want %v", err, code)
 	}
 }
+
+// TestWatchUncertainty: a watch that lists EVENT_KIND_UNCERTAINTY hears the
+// worker's analysis of a year a write moved, stamped with the write's
+// revision; a watch that starts later hears the latest analysis at once; a
+// watch of every kind (empty kinds) never hears one.
+func TestWatchUncertainty(t *testing.T) {
+	e := newEnvWith(t, func(e *env) { e.maxBatch, e.keepUncertainty = 1000, true })
+	watch := func(kinds ...pb.EventKind) pb.WatchService_WatchClient {
+		st, err := pb.NewWatchServiceClient(e.reader.Conn()).Watch(ctx(t), &pb.WatchRequest{Kinds: kinds, Years: []int32{2024}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Header(); err != nil { // the watch is live once its header is out
+			t.Fatal(err)
+		}
+		return st
+	}
+	only, all := watch(pb.EventKind_EVENT_KIND_UNCERTAINTY), watch()
+	var obs []*pb.Observation
+	for i, p := range estimator.Provinces() {
+		for j, ind := range estimator.Indicators() {
+			if !ind.Derived {
+				obs = append(obs, observation(p.ISO, 2024, ind.Code, float64((i*7+j*13)%31+1)))
+			}
+		}
+	}
+	first := e.putObs(e.stat, false, obs...).Revision
+	nextUncertainty := func(st pb.WatchService_WatchClient) *pb.Event {
+		t.Helper()
+		r, err := st.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.GetEvents()) != 1 || r.GetEvents()[0].GetKind() != pb.EventKind_EVENT_KIND_UNCERTAINTY {
+			t.Fatalf("response %v, want one uncertainty event", r)
+		}
+		return r.GetEvents()[0]
+	}
+	ev := nextUncertainty(only)
+	u := ev.GetUncertainty()
+	if ev.GetRevision() != first || u.GetRun().GetRevision() != first || u.GetRun().GetYear() != 2024 || !u.GetRun().GetKept() || len(u.GetProvinces()) != 31 {
+		t.Fatalf("event at %d, run %v, %d provinces; want the write's revision %d", ev.GetRevision(), u.GetRun(), len(u.GetProvinces()), first)
+	}
+	if late := nextUncertainty(watch(pb.EventKind_EVENT_KIND_UNCERTAINTY)); late.GetRevision() != first {
+		t.Errorf("a later watch heard the analysis at %d, want the latest (%d)", late.GetRevision(), first)
+	}
+	ack := e.putObs(e.stat, true, observation("CN-GD", 2024, "industry.devices", 40)) // the new largest value
+	second := ack.Revision
+	if ack.Err != nil || second <= first {
+		t.Fatalf("second write: %+v", ack)
+	}
+	for {
+		r, err := all.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range r.GetEvents() {
+			if ev.GetKind() == pb.EventKind_EVENT_KIND_UNCERTAINTY {
+				t.Fatalf("a watch of every kind heard an analysis: %v", ev.GetRevision())
+			}
+		}
+		if r.GetRevision() >= second {
+			break
+		}
+	}
+	if ev := nextUncertainty(only); ev.GetRevision() != second {
+		t.Errorf("after the second write: analysis at %d, want %d", ev.GetRevision(), second)
+	}
+}

@@ -3475,6 +3475,62 @@ func (x *ListRankUncertaintyResponse) GetNextPageToken() string {
 	return ""
 }
 
+// RankUncertaintyChange is a year's new kept rank-uncertainty analysis, as
+// a watch event carries it.
+type RankUncertaintyChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What it was computed from; run.revision is the revision it reflects.
+	Run *UncertaintyRun `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
+	// Every province, by median rank as ListRankUncertainty orders them.
+	Provinces     []*RankUncertainty `protobuf:"bytes,2,rep,name=provinces,proto3" json:"provinces,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RankUncertaintyChange) Reset() {
+	*x = RankUncertaintyChange{}
+	mi := &file_computescale_v1_index_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RankUncertaintyChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RankUncertaintyChange) ProtoMessage() {}
+
+func (x *RankUncertaintyChange) ProtoReflect() protoreflect.Message {
+	mi := &file_computescale_v1_index_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RankUncertaintyChange.ProtoReflect.Descriptor instead.
+func (*RankUncertaintyChange) Descriptor() ([]byte, []int) {
+	return file_computescale_v1_index_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *RankUncertaintyChange) GetRun() *UncertaintyRun {
+	if x != nil {
+		return x.Run
+	}
+	return nil
+}
+
+func (x *RankUncertaintyChange) GetProvinces() []*RankUncertainty {
+	if x != nil {
+		return x.Provinces
+	}
+	return nil
+}
+
 var File_computescale_v1_index_proto protoreflect.FileDescriptor
 
 const file_computescale_v1_index_proto_rawDesc = "" +
@@ -3727,7 +3783,10 @@ const file_computescale_v1_index_proto_rawDesc = "" +
 	"\x1bListRankUncertaintyResponse\x12>\n" +
 	"\tprovinces\x18\x01 \x03(\v2 .computescale.v1.RankUncertaintyR\tprovinces\x121\n" +
 	"\x03run\x18\x02 \x01(\v2\x1f.computescale.v1.UncertaintyRunR\x03run\x12&\n" +
-	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken*b\n" +
+	"\x0fnext_page_token\x18\x03 \x01(\tR\rnextPageToken\"\x8a\x01\n" +
+	"\x15RankUncertaintyChange\x121\n" +
+	"\x03run\x18\x01 \x01(\v2\x1f.computescale.v1.UncertaintyRunR\x03run\x12>\n" +
+	"\tprovinces\x18\x02 \x03(\v2 .computescale.v1.RankUncertaintyR\tprovinces*b\n" +
 	"\tAhpMethod\x12\x1a\n" +
 	"\x16AHP_METHOD_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16AHP_METHOD_EIGENVECTOR\x10\x01\x12\x1d\n" +
@@ -3781,7 +3840,7 @@ func file_computescale_v1_index_proto_rawDescGZIP() []byte {
 }
 
 var file_computescale_v1_index_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_computescale_v1_index_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_computescale_v1_index_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_computescale_v1_index_proto_goTypes = []any{
 	(AhpMethod)(0),                      // 0: computescale.v1.AhpMethod
 	(NormalizationMethod)(0),            // 1: computescale.v1.NormalizationMethod
@@ -3828,21 +3887,22 @@ var file_computescale_v1_index_proto_goTypes = []any{
 	(*GetRankUncertaintyResponse)(nil),  // 42: computescale.v1.GetRankUncertaintyResponse
 	(*ListRankUncertaintyRequest)(nil),  // 43: computescale.v1.ListRankUncertaintyRequest
 	(*ListRankUncertaintyResponse)(nil), // 44: computescale.v1.ListRankUncertaintyResponse
-	(*Province)(nil),                    // 45: computescale.v1.Province
-	(*timestamppb.Timestamp)(nil),       // 46: google.protobuf.Timestamp
-	(*ConversionFactors)(nil),           // 47: computescale.v1.ConversionFactors
+	(*RankUncertaintyChange)(nil),       // 45: computescale.v1.RankUncertaintyChange
+	(*Province)(nil),                    // 46: computescale.v1.Province
+	(*timestamppb.Timestamp)(nil),       // 47: google.protobuf.Timestamp
+	(*ConversionFactors)(nil),           // 48: computescale.v1.ConversionFactors
 }
 var file_computescale_v1_index_proto_depIdxs = []int32{
-	45, // 0: computescale.v1.IndexScore.province:type_name -> computescale.v1.Province
+	46, // 0: computescale.v1.IndexScore.province:type_name -> computescale.v1.Province
 	7,  // 1: computescale.v1.IndexScore.dimensions:type_name -> computescale.v1.DimensionScore
 	8,  // 2: computescale.v1.IndexScore.leaves:type_name -> computescale.v1.LeafScore
 	6,  // 3: computescale.v1.GetIndexResponse.score:type_name -> computescale.v1.IndexScore
 	6,  // 4: computescale.v1.ListIndexResponse.scores:type_name -> computescale.v1.IndexScore
-	46, // 5: computescale.v1.Methodology.create_time:type_name -> google.protobuf.Timestamp
+	47, // 5: computescale.v1.Methodology.create_time:type_name -> google.protobuf.Timestamp
 	16, // 6: computescale.v1.Methodology.hierarchy:type_name -> computescale.v1.WeightNode
 	20, // 7: computescale.v1.Methodology.normalization:type_name -> computescale.v1.Normalization
 	3,  // 8: computescale.v1.Methodology.aggregation:type_name -> computescale.v1.Aggregation
-	47, // 9: computescale.v1.Methodology.factors:type_name -> computescale.v1.ConversionFactors
+	48, // 9: computescale.v1.Methodology.factors:type_name -> computescale.v1.ConversionFactors
 	22, // 10: computescale.v1.Methodology.indicators:type_name -> computescale.v1.IndicatorInfo
 	23, // 11: computescale.v1.Methodology.leaf_weights:type_name -> computescale.v1.LeafWeight
 	14, // 12: computescale.v1.Methodology.plausibility:type_name -> computescale.v1.Plausibility
@@ -3871,13 +3931,13 @@ var file_computescale_v1_index_proto_depIdxs = []int32{
 	30, // 35: computescale.v1.NodeWeights.evaluation:type_name -> computescale.v1.AhpEvaluation
 	4,  // 36: computescale.v1.AnalyzeRelationshipRequest.y:type_name -> computescale.v1.RelationshipTarget
 	35, // 37: computescale.v1.AnalyzeRelationshipResponse.points:type_name -> computescale.v1.RelationshipPoint
-	45, // 38: computescale.v1.RelationshipPoint.province:type_name -> computescale.v1.Province
+	46, // 38: computescale.v1.RelationshipPoint.province:type_name -> computescale.v1.Province
 	5,  // 39: computescale.v1.UncertaintyAssumptions.vary:type_name -> computescale.v1.UncertainAssumption
 	1,  // 40: computescale.v1.UncertaintyAssumptions.normalizations:type_name -> computescale.v1.NormalizationMethod
 	37, // 41: computescale.v1.UncertaintyAssumptions.fp16:type_name -> computescale.v1.FactorRange
 	37, // 42: computescale.v1.UncertaintyAssumptions.fp64:type_name -> computescale.v1.FactorRange
 	36, // 43: computescale.v1.UncertaintyRun.assumptions:type_name -> computescale.v1.UncertaintyAssumptions
-	45, // 44: computescale.v1.RankUncertainty.province:type_name -> computescale.v1.Province
+	46, // 44: computescale.v1.RankUncertainty.province:type_name -> computescale.v1.Province
 	40, // 45: computescale.v1.RankUncertainty.sensitivity:type_name -> computescale.v1.AssumptionSensitivity
 	5,  // 46: computescale.v1.AssumptionSensitivity.assumption:type_name -> computescale.v1.UncertainAssumption
 	36, // 47: computescale.v1.GetRankUncertaintyRequest.assumptions:type_name -> computescale.v1.UncertaintyAssumptions
@@ -3886,27 +3946,29 @@ var file_computescale_v1_index_proto_depIdxs = []int32{
 	36, // 50: computescale.v1.ListRankUncertaintyRequest.assumptions:type_name -> computescale.v1.UncertaintyAssumptions
 	39, // 51: computescale.v1.ListRankUncertaintyResponse.provinces:type_name -> computescale.v1.RankUncertainty
 	38, // 52: computescale.v1.ListRankUncertaintyResponse.run:type_name -> computescale.v1.UncertaintyRun
-	9,  // 53: computescale.v1.IndexService.GetIndex:input_type -> computescale.v1.GetIndexRequest
-	11, // 54: computescale.v1.IndexService.ListIndex:input_type -> computescale.v1.ListIndexRequest
-	24, // 55: computescale.v1.IndexService.GetMethodology:input_type -> computescale.v1.GetMethodologyRequest
-	26, // 56: computescale.v1.IndexService.PutMethodology:input_type -> computescale.v1.PutMethodologyRequest
-	28, // 57: computescale.v1.IndexService.EvaluateWeights:input_type -> computescale.v1.EvaluateWeightsRequest
-	33, // 58: computescale.v1.IndexService.AnalyzeRelationship:input_type -> computescale.v1.AnalyzeRelationshipRequest
-	41, // 59: computescale.v1.IndexService.GetRankUncertainty:input_type -> computescale.v1.GetRankUncertaintyRequest
-	43, // 60: computescale.v1.IndexService.ListRankUncertainty:input_type -> computescale.v1.ListRankUncertaintyRequest
-	10, // 61: computescale.v1.IndexService.GetIndex:output_type -> computescale.v1.GetIndexResponse
-	12, // 62: computescale.v1.IndexService.ListIndex:output_type -> computescale.v1.ListIndexResponse
-	25, // 63: computescale.v1.IndexService.GetMethodology:output_type -> computescale.v1.GetMethodologyResponse
-	27, // 64: computescale.v1.IndexService.PutMethodology:output_type -> computescale.v1.PutMethodologyResponse
-	29, // 65: computescale.v1.IndexService.EvaluateWeights:output_type -> computescale.v1.EvaluateWeightsResponse
-	34, // 66: computescale.v1.IndexService.AnalyzeRelationship:output_type -> computescale.v1.AnalyzeRelationshipResponse
-	42, // 67: computescale.v1.IndexService.GetRankUncertainty:output_type -> computescale.v1.GetRankUncertaintyResponse
-	44, // 68: computescale.v1.IndexService.ListRankUncertainty:output_type -> computescale.v1.ListRankUncertaintyResponse
-	61, // [61:69] is the sub-list for method output_type
-	53, // [53:61] is the sub-list for method input_type
-	53, // [53:53] is the sub-list for extension type_name
-	53, // [53:53] is the sub-list for extension extendee
-	0,  // [0:53] is the sub-list for field type_name
+	38, // 53: computescale.v1.RankUncertaintyChange.run:type_name -> computescale.v1.UncertaintyRun
+	39, // 54: computescale.v1.RankUncertaintyChange.provinces:type_name -> computescale.v1.RankUncertainty
+	9,  // 55: computescale.v1.IndexService.GetIndex:input_type -> computescale.v1.GetIndexRequest
+	11, // 56: computescale.v1.IndexService.ListIndex:input_type -> computescale.v1.ListIndexRequest
+	24, // 57: computescale.v1.IndexService.GetMethodology:input_type -> computescale.v1.GetMethodologyRequest
+	26, // 58: computescale.v1.IndexService.PutMethodology:input_type -> computescale.v1.PutMethodologyRequest
+	28, // 59: computescale.v1.IndexService.EvaluateWeights:input_type -> computescale.v1.EvaluateWeightsRequest
+	33, // 60: computescale.v1.IndexService.AnalyzeRelationship:input_type -> computescale.v1.AnalyzeRelationshipRequest
+	41, // 61: computescale.v1.IndexService.GetRankUncertainty:input_type -> computescale.v1.GetRankUncertaintyRequest
+	43, // 62: computescale.v1.IndexService.ListRankUncertainty:input_type -> computescale.v1.ListRankUncertaintyRequest
+	10, // 63: computescale.v1.IndexService.GetIndex:output_type -> computescale.v1.GetIndexResponse
+	12, // 64: computescale.v1.IndexService.ListIndex:output_type -> computescale.v1.ListIndexResponse
+	25, // 65: computescale.v1.IndexService.GetMethodology:output_type -> computescale.v1.GetMethodologyResponse
+	27, // 66: computescale.v1.IndexService.PutMethodology:output_type -> computescale.v1.PutMethodologyResponse
+	29, // 67: computescale.v1.IndexService.EvaluateWeights:output_type -> computescale.v1.EvaluateWeightsResponse
+	34, // 68: computescale.v1.IndexService.AnalyzeRelationship:output_type -> computescale.v1.AnalyzeRelationshipResponse
+	42, // 69: computescale.v1.IndexService.GetRankUncertainty:output_type -> computescale.v1.GetRankUncertaintyResponse
+	44, // 70: computescale.v1.IndexService.ListRankUncertainty:output_type -> computescale.v1.ListRankUncertaintyResponse
+	63, // [63:71] is the sub-list for method output_type
+	55, // [55:63] is the sub-list for method input_type
+	55, // [55:55] is the sub-list for extension type_name
+	55, // [55:55] is the sub-list for extension extendee
+	0,  // [0:55] is the sub-list for field type_name
 }
 
 func init() { file_computescale_v1_index_proto_init() }
@@ -3927,7 +3989,7 @@ func file_computescale_v1_index_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_computescale_v1_index_proto_rawDesc), len(file_computescale_v1_index_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   39,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

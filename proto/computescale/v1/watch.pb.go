@@ -34,6 +34,16 @@ const (
 	EventKind_EVENT_KIND_INDEX_SCORE EventKind = 2
 	// A new methodology became current.
 	EventKind_EVENT_KIND_METHODOLOGY EventKind = 3
+	// A year's rank-uncertainty analysis was recomputed (the default analysis
+	// the server keeps current; see IndexService.GetRankUncertainty). It is
+	// not a committed change: it is delivered live only, and only to watches
+	// that list this kind (an empty kinds list does not include it). Its
+	// event revision is the revision the analysis reflects, which may be below
+	// revisions already delivered. A watch that starts or resumes with this
+	// kind first receives the latest kept analysis of each year passing its
+	// filter (possibly repeated once if one is published as it joins); the
+	// province filter does not apply (an analysis covers every province).
+	EventKind_EVENT_KIND_UNCERTAINTY EventKind = 4
 )
 
 // Enum value maps for EventKind.
@@ -43,12 +53,14 @@ var (
 		1: "EVENT_KIND_COMPUTE",
 		2: "EVENT_KIND_INDEX_SCORE",
 		3: "EVENT_KIND_METHODOLOGY",
+		4: "EVENT_KIND_UNCERTAINTY",
 	}
 	EventKind_value = map[string]int32{
 		"EVENT_KIND_UNSPECIFIED": 0,
 		"EVENT_KIND_COMPUTE":     1,
 		"EVENT_KIND_INDEX_SCORE": 2,
 		"EVENT_KIND_METHODOLOGY": 3,
+		"EVENT_KIND_UNCERTAINTY": 4,
 	}
 )
 
@@ -682,6 +694,7 @@ type Event struct {
 	//	*Event_Compute
 	//	*Event_IndexScore
 	//	*Event_MethodologyVersion
+	//	*Event_Uncertainty
 	Change        isEvent_Change `protobuf_oneof:"change"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -772,6 +785,15 @@ func (x *Event) GetMethodologyVersion() uint64 {
 	return 0
 }
 
+func (x *Event) GetUncertainty() *RankUncertaintyChange {
+	if x != nil {
+		if x, ok := x.Change.(*Event_Uncertainty); ok {
+			return x.Uncertainty
+		}
+	}
+	return nil
+}
+
 type isEvent_Change interface {
 	isEvent_Change()
 }
@@ -791,11 +813,19 @@ type Event_MethodologyVersion struct {
 	MethodologyVersion uint64 `protobuf:"varint,6,opt,name=methodology_version,json=methodologyVersion,proto3,oneof"`
 }
 
+type Event_Uncertainty struct {
+	// A year's new rank-uncertainty analysis (EVENT_KIND_UNCERTAINTY); the
+	// event's commit time is when the analysis was computed.
+	Uncertainty *RankUncertaintyChange `protobuf:"bytes,7,opt,name=uncertainty,proto3,oneof"`
+}
+
 func (*Event_Compute) isEvent_Change() {}
 
 func (*Event_IndexScore) isEvent_Change() {}
 
 func (*Event_MethodologyVersion) isEvent_Change() {}
+
+func (*Event_Uncertainty) isEvent_Change() {}
 
 // ComputeCellChange is the new content of one aggregate cell: everything
 // shipped to a province in one period, of one series. Window totals
@@ -1086,7 +1116,7 @@ var File_computescale_v1_watch_proto protoreflect.FileDescriptor
 
 const file_computescale_v1_watch_proto_rawDesc = "" +
 	"\n" +
-	"\x1bcomputescale/v1/watch.proto\x12\x0fcomputescale.v1\x1a\x1ccomputescale/v1/common.proto\x1a\x17google/rpc/status.proto\"\xc4\x01\n" +
+	"\x1bcomputescale/v1/watch.proto\x12\x0fcomputescale.v1\x1a\x1ccomputescale/v1/common.proto\x1a\x1bcomputescale/v1/index.proto\x1a\x17google/rpc/status.proto\"\xc4\x01\n" +
 	"\fWatchRequest\x120\n" +
 	"\x05kinds\x18\x01 \x03(\x0e2\x1a.computescale.v1.EventKindR\x05kinds\x12\x1c\n" +
 	"\tprovinces\x18\x02 \x03(\tR\tprovinces\x12\x14\n" +
@@ -1115,7 +1145,7 @@ const file_computescale_v1_watch_proto_rawDesc = "" +
 	"\x06result\"/\n" +
 	"\fWatchCreated\x12\x1f\n" +
 	"\vstart_after\x18\x01 \x01(\x04R\n" +
-	"startAfter\"\xcb\x02\n" +
+	"startAfter\"\x97\x03\n" +
 	"\x05Event\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x04R\brevision\x12.\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1a.computescale.v1.EventKindR\x04kind\x123\n" +
@@ -1123,7 +1153,8 @@ const file_computescale_v1_watch_proto_rawDesc = "" +
 	"\acompute\x18\x04 \x01(\v2\".computescale.v1.ComputeCellChangeH\x00R\acompute\x12D\n" +
 	"\vindex_score\x18\x05 \x01(\v2!.computescale.v1.IndexScoreChangeH\x00R\n" +
 	"indexScore\x121\n" +
-	"\x13methodology_version\x18\x06 \x01(\x04H\x00R\x12methodologyVersionB\b\n" +
+	"\x13methodology_version\x18\x06 \x01(\x04H\x00R\x12methodologyVersion\x12J\n" +
+	"\vuncertainty\x18\a \x01(\v2&.computescale.v1.RankUncertaintyChangeH\x00R\vuncertaintyB\b\n" +
 	"\x06change\"\x93\x02\n" +
 	"\x11ComputeCellChange\x125\n" +
 	"\bprovince\x18\x01 \x01(\v2\x19.computescale.v1.ProvinceR\bprovince\x126\n" +
@@ -1148,12 +1179,13 @@ const file_computescale_v1_watch_proto_rawDesc = "" +
 	"\tdimension\x18\x01 \x01(\tR\tdimension\x12\x18\n" +
 	"\apresent\x18\x02 \x01(\bR\apresent\x12\x14\n" +
 	"\x05score\x18\x03 \x01(\x01R\x05score\x12\x12\n" +
-	"\x04rank\x18\x04 \x01(\x05R\x04rank*w\n" +
+	"\x04rank\x18\x04 \x01(\x05R\x04rank*\x93\x01\n" +
 	"\tEventKind\x12\x1a\n" +
 	"\x16EVENT_KIND_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12EVENT_KIND_COMPUTE\x10\x01\x12\x1a\n" +
 	"\x16EVENT_KIND_INDEX_SCORE\x10\x02\x12\x1a\n" +
-	"\x16EVENT_KIND_METHODOLOGY\x10\x03*\xcc\x01\n" +
+	"\x16EVENT_KIND_METHODOLOGY\x10\x03\x12\x1a\n" +
+	"\x16EVENT_KIND_UNCERTAINTY\x10\x04*\xcc\x01\n" +
 	"\rComputeSeries\x12\x1e\n" +
 	"\x1aCOMPUTE_SERIES_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14COMPUTE_SERIES_BASIC\x10\x01\x12\x15\n" +
@@ -1180,22 +1212,23 @@ func file_computescale_v1_watch_proto_rawDescGZIP() []byte {
 var file_computescale_v1_watch_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
 var file_computescale_v1_watch_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_computescale_v1_watch_proto_goTypes = []any{
-	(EventKind)(0),               // 0: computescale.v1.EventKind
-	(ComputeSeries)(0),           // 1: computescale.v1.ComputeSeries
-	(*WatchRequest)(nil),         // 2: computescale.v1.WatchRequest
-	(*WatchResponse)(nil),        // 3: computescale.v1.WatchResponse
-	(*WatchManyRequest)(nil),     // 4: computescale.v1.WatchManyRequest
-	(*WatchCreate)(nil),          // 5: computescale.v1.WatchCreate
-	(*WatchCancel)(nil),          // 6: computescale.v1.WatchCancel
-	(*WatchManyResponse)(nil),    // 7: computescale.v1.WatchManyResponse
-	(*WatchCreated)(nil),         // 8: computescale.v1.WatchCreated
-	(*Event)(nil),                // 9: computescale.v1.Event
-	(*ComputeCellChange)(nil),    // 10: computescale.v1.ComputeCellChange
-	(*IndexScoreChange)(nil),     // 11: computescale.v1.IndexScoreChange
-	(*DimensionScoreChange)(nil), // 12: computescale.v1.DimensionScoreChange
-	(*status.Status)(nil),        // 13: google.rpc.Status
-	(*Province)(nil),             // 14: computescale.v1.Province
-	(*Period)(nil),               // 15: computescale.v1.Period
+	(EventKind)(0),                // 0: computescale.v1.EventKind
+	(ComputeSeries)(0),            // 1: computescale.v1.ComputeSeries
+	(*WatchRequest)(nil),          // 2: computescale.v1.WatchRequest
+	(*WatchResponse)(nil),         // 3: computescale.v1.WatchResponse
+	(*WatchManyRequest)(nil),      // 4: computescale.v1.WatchManyRequest
+	(*WatchCreate)(nil),           // 5: computescale.v1.WatchCreate
+	(*WatchCancel)(nil),           // 6: computescale.v1.WatchCancel
+	(*WatchManyResponse)(nil),     // 7: computescale.v1.WatchManyResponse
+	(*WatchCreated)(nil),          // 8: computescale.v1.WatchCreated
+	(*Event)(nil),                 // 9: computescale.v1.Event
+	(*ComputeCellChange)(nil),     // 10: computescale.v1.ComputeCellChange
+	(*IndexScoreChange)(nil),      // 11: computescale.v1.IndexScoreChange
+	(*DimensionScoreChange)(nil),  // 12: computescale.v1.DimensionScoreChange
+	(*status.Status)(nil),         // 13: google.rpc.Status
+	(*RankUncertaintyChange)(nil), // 14: computescale.v1.RankUncertaintyChange
+	(*Province)(nil),              // 15: computescale.v1.Province
+	(*Period)(nil),                // 16: computescale.v1.Period
 }
 var file_computescale_v1_watch_proto_depIdxs = []int32{
 	0,  // 0: computescale.v1.WatchRequest.kinds:type_name -> computescale.v1.EventKind
@@ -1209,20 +1242,21 @@ var file_computescale_v1_watch_proto_depIdxs = []int32{
 	0,  // 8: computescale.v1.Event.kind:type_name -> computescale.v1.EventKind
 	10, // 9: computescale.v1.Event.compute:type_name -> computescale.v1.ComputeCellChange
 	11, // 10: computescale.v1.Event.index_score:type_name -> computescale.v1.IndexScoreChange
-	14, // 11: computescale.v1.ComputeCellChange.province:type_name -> computescale.v1.Province
-	1,  // 12: computescale.v1.ComputeCellChange.series:type_name -> computescale.v1.ComputeSeries
-	15, // 13: computescale.v1.ComputeCellChange.period:type_name -> computescale.v1.Period
-	14, // 14: computescale.v1.IndexScoreChange.province:type_name -> computescale.v1.Province
-	12, // 15: computescale.v1.IndexScoreChange.dimensions:type_name -> computescale.v1.DimensionScoreChange
-	2,  // 16: computescale.v1.WatchService.Watch:input_type -> computescale.v1.WatchRequest
-	4,  // 17: computescale.v1.WatchService.WatchMany:input_type -> computescale.v1.WatchManyRequest
-	3,  // 18: computescale.v1.WatchService.Watch:output_type -> computescale.v1.WatchResponse
-	7,  // 19: computescale.v1.WatchService.WatchMany:output_type -> computescale.v1.WatchManyResponse
-	18, // [18:20] is the sub-list for method output_type
-	16, // [16:18] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	14, // 11: computescale.v1.Event.uncertainty:type_name -> computescale.v1.RankUncertaintyChange
+	15, // 12: computescale.v1.ComputeCellChange.province:type_name -> computescale.v1.Province
+	1,  // 13: computescale.v1.ComputeCellChange.series:type_name -> computescale.v1.ComputeSeries
+	16, // 14: computescale.v1.ComputeCellChange.period:type_name -> computescale.v1.Period
+	15, // 15: computescale.v1.IndexScoreChange.province:type_name -> computescale.v1.Province
+	12, // 16: computescale.v1.IndexScoreChange.dimensions:type_name -> computescale.v1.DimensionScoreChange
+	2,  // 17: computescale.v1.WatchService.Watch:input_type -> computescale.v1.WatchRequest
+	4,  // 18: computescale.v1.WatchService.WatchMany:input_type -> computescale.v1.WatchManyRequest
+	3,  // 19: computescale.v1.WatchService.Watch:output_type -> computescale.v1.WatchResponse
+	7,  // 20: computescale.v1.WatchService.WatchMany:output_type -> computescale.v1.WatchManyResponse
+	19, // [19:21] is the sub-list for method output_type
+	17, // [17:19] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_computescale_v1_watch_proto_init() }
@@ -1231,6 +1265,7 @@ func file_computescale_v1_watch_proto_init() {
 		return
 	}
 	file_computescale_v1_common_proto_init()
+	file_computescale_v1_index_proto_init()
 	file_computescale_v1_watch_proto_msgTypes[2].OneofWrappers = []any{
 		(*WatchManyRequest_Create)(nil),
 		(*WatchManyRequest_Cancel)(nil),
@@ -1244,6 +1279,7 @@ func file_computescale_v1_watch_proto_init() {
 		(*Event_Compute)(nil),
 		(*Event_IndexScore)(nil),
 		(*Event_MethodologyVersion)(nil),
+		(*Event_Uncertainty)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
