@@ -32,6 +32,7 @@ const (
 func newDemoCmd() *cobra.Command {
 	var cfg serveConfig
 	var once bool
+	var cluster int
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Serve the bundled chip catalog and synthetic demo data, and print province totals and the index",
@@ -43,14 +44,24 @@ the province table for the latest period, the compute development index
 ranking of the latest statistics year and the tokens it generated, and keeps
 serving until interrupted (or exits with --once). Without --db it uses a
 fresh database file in a temporary folder. The web dashboard is on by
-default here (--http-listen 127.0.0.1:7480; "" turns it off).`,
+default here (--http-listen 127.0.0.1:7480; "" turns it off).
+
+With --cluster N it runs cluster mode on one machine instead: N embedded etcd
+members in this process and N "computescale serve --etcd-endpoints" nodes as
+child processes on --listen's port and the next ones, loads the demo through
+all nodes, and prints each node's PID and address and the commands to watch
+through every node while you kill one.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cluster > 0 {
+				return runDemoCluster(cmd.Context(), cfg, cluster, once, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			}
 			return runDemo(cmd.Context(), cfg, once, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	cfg.register(cmd, "", "127.0.0.1:7480")
 	cmd.Flags().BoolVar(&once, "once", false, "print the tables and exit instead of serving")
+	cmd.Flags().IntVar(&cluster, "cluster", 0, "run N etcd members and N cluster-mode nodes on loopback (try 3) to try failover")
 	return cmd
 }
 
