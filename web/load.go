@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -123,6 +124,50 @@ func LatestIndexYear(ctx context.Context, src Source, from int) (int, error) {
 	return 0, nil
 }
 
+// IndexYears are the years, from the year from back over ten years, in which
+// the index scores some province, newest first: the years the dashboard
+// offers.
+func IndexYears(ctx context.Context, src Source, from int) ([]int, error) {
+	var out []int
+	for y := from; y > from-10; y-- {
+		r, err := src.ListIndex(ctx, &pb.ListIndexRequest{Year: int32(y), PageSize: 1})
+		if status.Code(err) == codes.InvalidArgument {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		if s := r.GetScores(); len(s) > 0 && s[0].GetProduced() {
+			out = append(out, y)
+		}
+	}
+	return out, nil
+}
+
+// LoadScoreTrend reads a province's composite in each of years (newest
+// first, as IndexYears gives them) as a chart of one bar a year, oldest at
+// the top, each with the province's rank and tier that year.
+func LoadScoreTrend(ctx context.Context, src Source, province string, years []int) (Ranking, error) {
+	var r Ranking
+	var label string
+	for _, y := range slices.Backward(years) {
+		resp, err := src.GetIndex(ctx, &pb.GetIndexRequest{Province: province, Year: int32(y)})
+		if err != nil {
+			return Ranking{}, err
+		}
+		s := resp.GetScore()
+		label = ProvinceLabel(s.GetProvince())
+		r.Bars = append(r.Bars, Bar{Label: fmt.Sprint(y), Rank: int(s.GetRank()), Value: s.GetComposite(), Present: s.GetProduced(), Tier: int(s.GetTier())})
+		r.Revision, r.Methodology = max(r.Revision, s.GetRevision()), s.GetMethodologyVersion()
+	}
+	firstTier, err := firstTierOf(ctx, src, r.Methodology)
+	if err != nil {
+		return Ranking{}, err
+	}
+	r.FirstTier = firstTier
+	r.Title = label + ": composite index by year (rank among the provinces on the left)"
+	return r, nil
+}
+
 // TrendPeriods are the periods the trend plots up to end: each year's end
 // from TrendFrom, and end itself when it is a quarter (a year's end only
 // once that year is complete).
@@ -136,11 +181,20 @@ func TrendPeriods(end Period) []Period {
 
 // LoadTrend reads the window totals at each of TrendPeriods(end) and a year
 // before each (for the growth rates), of a province or (province "") the
-// nation.
+// nation, and marks the windows that start before the national data does.
 func LoadTrend(ctx context.Context, src Source, province string, end Period) (Trend, error) {
 	var tr Trend
+	periods := TrendPeriods(end)
+	from, err := firstDataYear(ctx, src, periods)
+	if err != nil {
+		return tr, err
+	}
+	tr.DataFrom = from
+	partial := func(t *pb.ComputeTotals) bool {
+		return from > 0 && (t.GetWindowStart() == nil || int(t.GetWindowStart().GetYear()) < from)
+	}
 	var prev *pb.ComputeTotals
-	for _, p := range TrendPeriods(end) {
+	for _, p := range periods {
 		before := Period{p.Year - 1, p.Quarter}
 		if prev == nil || p.Quarter != 0 {
 			t, err := computeOf(ctx, src, province, before)
@@ -156,7 +210,7 @@ func LoadTrend(ctx context.Context, src Source, province string, end Period) (Tr
 			return tr, err
 		}
 		tr.Points = append(tr.Points, TrendPoint{Label: p.String(), PrevLabel: before.String(),
-			Now: KindsOf(t), Prev: KindsOf(prev), Records: t.GetRecordCount()})
+			Now: KindsOf(t), Prev: KindsOf(prev), Records: t.GetRecordCount(), Partial: partial(t), PrevPartial: partial(prev)})
 		tr.Revision = max(tr.Revision, t.GetRevision())
 		if tr.Title == "" {
 			tr.Title = trendTitle(t.GetProvince())
@@ -164,6 +218,24 @@ func LoadTrend(ctx context.Context, src Source, province string, end Period) (Tr
 		prev = t
 	}
 	return tr, nil
+}
+
+// firstDataYear is the first year with national shipments, found in the
+// national windows at periods (oldest first): windows overlap, so the first
+// one holding any data holds the first year. 0 when none holds any.
+func firstDataYear(ctx context.Context, src Source, periods []Period) (int, error) {
+	for _, p := range periods {
+		t, err := computeOf(ctx, src, "", p)
+		if err != nil {
+			return 0, err
+		}
+		for _, c := range t.GetYears() { // oldest first
+			if c.GetTotalFp32EquivalentEflops() > 0 {
+				return int(c.GetYear()), nil
+			}
+		}
+	}
+	return 0, nil
 }
 
 // LoadRanking reads a year's ranking by the composite (dimension "") or one

@@ -73,7 +73,12 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	dim := r.URL.Query().Get("dimension")
-	p := page{Title: "Compute scale and compute development index", Form: &form{Action: "/", Years: h.yearOptions(year)}}
+	years, err := h.yearOptions(ctx, year)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p := page{Title: "Compute scale and compute development index", Form: &form{Action: "/", Years: years}}
 	p.Form.Dimensions = append(p.Form.Dimensions, option{Value: "", Label: "composite index", Selected: dim == ""})
 	for _, d := range Dimensions {
 		p.Form.Dimensions = append(p.Form.Dimensions, option{Value: d.Code, Label: d.Name + " sub-index", Selected: d.Code == dim})
@@ -104,7 +109,12 @@ func (h *Handler) province(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	code := prov.GetTotals().GetProvince().GetCode()
-	p := page{Title: ProvinceLabel(prov.GetTotals().GetProvince()), Form: &form{Action: "/province/" + code, Years: h.yearOptions(year)},
+	years, err := h.yearOptions(ctx, year)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p := page{Title: ProvinceLabel(prov.GetTotals().GetProvince()), Form: &form{Action: "/province/" + code, Years: years},
 		Provinces: provinceOptions(code)}
 	f, err := h.provinceParts(ctx, code, year)
 	p.add(h, r, section{ID: "province", Fragment: "/fragment/province/" + code + "?" + yearQuery(year), Kinds: kindsProvince}, f, err)
@@ -184,16 +194,22 @@ func (h *Handler) indexYear(ctx context.Context, r *http.Request) (int, error) {
 	return LatestIndexYear(ctx, h.srv, h.now().Year()+1)
 }
 
-// yearOptions offers the trend's years up to this one, newest first.
-func (h *Handler) yearOptions(selected int) []option {
+// yearOptions offers the years with index scores, newest first, and the
+// year asked for if it has none (so that the menu shows what the page
+// shows).
+func (h *Handler) yearOptions(ctx context.Context, selected int) ([]option, error) {
+	years, err := IndexYears(ctx, h.srv, h.now().Year()+1)
+	if err != nil {
+		return nil, err
+	}
 	var out []option
-	for y := h.now().Year(); y >= TrendFrom; y-- {
+	for _, y := range years {
 		out = append(out, option{Value: fmt.Sprint(y), Label: fmt.Sprint(y), Selected: y == selected})
 	}
 	if !slices.ContainsFunc(out, func(o option) bool { return o.Selected }) && selected != 0 {
-		out = append(out, option{Value: fmt.Sprint(selected), Label: fmt.Sprint(selected), Selected: true})
+		out = append(out, option{Value: fmt.Sprint(selected), Label: fmt.Sprint(selected) + " (no scores)", Selected: true})
 	}
-	return out
+	return out, nil
 }
 
 func (h *Handler) ranking(ctx context.Context, year int, dim string) (fragment, error) {
@@ -270,6 +286,17 @@ func (h *Handler) provinceParts(ctx context.Context, code string, year int) (fra
 	case err == nil:
 		fmt.Fprintf(&b, `<p class="note">No index score for %d.</p>`, year)
 	default:
+		b.WriteString(string(h.errorNote(ctx, err)))
+	}
+	years, err := IndexYears(ctx, h.srv, h.now().Year()+1)
+	if err == nil && len(years) > 0 {
+		var st Ranking
+		if st, err = LoadScoreTrend(ctx, h.srv, code, years); err == nil {
+			err = RenderRanking(&b, st)
+			f.rev = max(f.rev, st.Revision)
+		}
+	}
+	if err != nil {
 		b.WriteString(string(h.errorNote(ctx, err)))
 	}
 	f.html = template.HTML(b.String()) // every part above is template output or escaped

@@ -25,7 +25,13 @@ type Ranking struct {
 	// version the scores reflect (0 = not known).
 	Revision    uint64
 	Methodology uint64
+	// Legend, if set, replaces the tier legend (for bars that are not all
+	// composites, whose tiers mean nothing for a sub-index).
+	Legend []LegendEntry
 }
+
+// LegendEntry is one colour of a chart's legend.
+type LegendEntry struct{ Fill, Label string }
 
 // Bar is one bar of a Ranking.
 type Bar struct {
@@ -33,8 +39,9 @@ type Bar struct {
 	Label   string // e.g. "Guangdong 广东"
 	Rank    int    // 0 when unranked
 	Value   float64
-	Present bool // false: no score (drawn as "—", without a bar)
-	Tier    int  // 1-3 colours by tier; 0 colours by FirstTier
+	Present bool   // false: no score (drawn as "—", without a bar)
+	Tier    int    // 1-3 colours by tier; 0 colours by FirstTier
+	Fill    string // if set, the bar's colour, whatever its value or tier
 }
 
 // Dimensions are the five sub-indices in the blue book's order, with the
@@ -81,15 +88,24 @@ func RankingFromScores(year int, dimension string, scores []*pb.IndexScore, firs
 }
 
 // ScoreBars charts one province's composite and five dimension scores, each
-// with its rank among the provinces.
+// with its rank among the provinces. The composite is coloured by its tier;
+// the sub-indices, which have no tiers, in one neutral colour, and the
+// legend says so rather than showing the tiers' thresholds.
 func ScoreBars(s *pb.IndexScore, firstTier float64) Ranking {
 	r := Ranking{Title: fmt.Sprintf("%s: index scores %d", ProvinceLabel(s.GetProvince()), s.GetYear()), FirstTier: firstTier,
 		Revision: s.GetRevision(), Methodology: s.GetMethodologyVersion()}
-	r.Bars = append(r.Bars, Bar{Label: "composite 算力发展指数", Rank: int(s.GetRank()), Value: s.GetComposite(), Present: s.GetProduced(), Tier: int(s.GetTier())})
+	composite := Bar{Label: "composite 算力发展指数", Rank: int(s.GetRank()), Value: s.GetComposite(), Present: s.GetProduced(), Tier: int(s.GetTier())}
+	composite.Fill = barFill(composite, firstTier)
+	r.Bars = append(r.Bars, composite)
 	for _, d := range Dimensions {
 		ds := dimensionOf(s, d.Code)
-		r.Bars = append(r.Bars, Bar{Label: d.Code + " " + d.NameZh, Rank: int(ds.GetRank()), Value: ds.GetScore(), Present: ds.GetPresent()})
+		r.Bars = append(r.Bars, Bar{Label: d.Code + " " + d.NameZh, Rank: int(ds.GetRank()), Value: ds.GetScore(), Present: ds.GetPresent(), Fill: colourSubIndex})
 	}
+	tier := "composite (no tier)"
+	if s.GetProduced() && s.GetTier() > 0 {
+		tier = fmt.Sprintf("composite: tier %d", s.GetTier())
+	}
+	r.Legend = []LegendEntry{{Fill: composite.Fill, Label: tier}, {Fill: colourSubIndex, Label: "sub-indices (ranked, not tiered)"}}
 	return r
 }
 
@@ -178,6 +194,8 @@ func RenderRanking(w io.Writer, r Ranking) error {
 
 func barFill(b Bar, firstTier float64) string {
 	switch {
+	case b.Fill != "":
+		return b.Fill
 	case b.Tier == 1:
 		return colourTier1
 	case b.Tier == 2:
@@ -191,6 +209,14 @@ func barFill(b Bar, firstTier float64) string {
 }
 
 func rankingLegend(r Ranking) []legendItem {
+	if r.Legend != nil {
+		items := make([]legendItem, len(r.Legend))
+		for i, e := range r.Legend {
+			x := rankLabelEnd + 8 + 210*float64(i)
+			items[i] = legendItem{X: px(x), TextX: px(x + 16), Fill: e.Fill, Label: e.Label}
+		}
+		return items
+	}
 	tiered := false
 	for _, b := range r.Bars {
 		tiered = tiered || b.Tier > 0

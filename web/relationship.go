@@ -84,17 +84,27 @@ type relDot struct {
 	Named                                          bool
 }
 
-// placeLabels names up to relLabelled points, largest composite first,
-// skipping any whose name would overlap one already placed: the provinces
-// crowd near the origin, and name themselves in a tooltip instead. A name
-// that would run off the right edge goes left of its point.
+// placeLabels names up to relLabelled points, the largest provinces (by
+// GDP, the chart's y, which the composite roughly follows) first, each in
+// the first of four spots around its point (right, left, below right, below
+// left) where its name overlaps no name already placed: the provinces crowd
+// near the origin, and those left over name themselves in a tooltip. A
+// spot that would run off the plot is not taken.
 func placeLabels(dots []relDot, pts []Point, x, y func(float64) float64) {
 	order := make([]int, len(pts))
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(pts[b].X, pts[a].X) })
+	slices.SortStableFunc(order, func(a, b int) int {
+		if c := cmp.Compare(pts[b].Y, pts[a].Y); c != 0 {
+			return c
+		}
+		return cmp.Compare(pts[b].X, pts[a].X)
+	})
 	type box struct{ x0, x1, y0, y1 float64 }
+	overlaps := func(b box, placed []box) bool {
+		return slices.ContainsFunc(placed, func(o box) bool { return b.x0 < o.x1 && o.x0 < b.x1 && b.y0 < o.y1 && o.y0 < b.y1 })
+	}
 	var placed []box
 	for _, i := range order {
 		if len(placed) == relLabelled {
@@ -102,19 +112,27 @@ func placeLabels(dots []relDot, pts []Point, x, y func(float64) float64) {
 		}
 		px0, py := x(pts[i].X), y(pts[i].Y)
 		w := textWidth(pts[i].Label, 11)
-		b, anchor := box{px0 + 6, px0 + 6 + w, py - 16, py - 2}, "start"
-		if b.x1 > relWidth-4 {
-			b, anchor = box{px0 - 6 - w, px0 - 6, py - 16, py - 2}, "end"
-		}
-		if slices.ContainsFunc(placed, func(o box) bool { return b.x0 < o.x1 && o.x0 < b.x1 && b.y0 < o.y1 && o.y0 < b.y1 }) {
-			continue
-		}
-		placed = append(placed, b)
-		d := &dots[i]
-		d.Named, d.Anchor, d.LabelY = true, anchor, px(py-6)
-		d.LabelX = px(b.x0)
-		if anchor == "end" {
-			d.LabelX = px(b.x1)
+		for _, spot := range []struct {
+			b      box
+			anchor string
+		}{
+			{box{px0 + 6, px0 + 6 + w, py - 16, py - 2}, "start"},
+			{box{px0 - 6 - w, px0 - 6, py - 16, py - 2}, "end"},
+			{box{px0 + 6, px0 + 6 + w, py + 2, py + 16}, "start"},
+			{box{px0 - 6 - w, px0 - 6, py + 2, py + 16}, "end"},
+		} {
+			b := spot.b
+			if b.x0 < relLeft || b.x1 > relWidth-4 || b.y0 < relTop-12 || b.y1 > relHeight-relBottom || overlaps(b, placed) {
+				continue
+			}
+			placed = append(placed, b)
+			d := &dots[i]
+			d.Named, d.Anchor, d.LabelY = true, spot.anchor, px(b.y1-4)
+			d.LabelX = px(b.x0)
+			if spot.anchor == "end" {
+				d.LabelX = px(b.x1)
+			}
+			break
 		}
 	}
 }

@@ -28,11 +28,13 @@ const (
 	colourTier1 = "#1f4e96"
 	colourTier2 = "#6c9bd2"
 	colourTier3 = "#bcd0e8"
-	colourUp    = "#1a7f37"
-	colourDown  = "#c0392b"
-	colourInk   = "#222222"
-	colourMuted = "#666666"
-	colourGrid  = "#e3e3e3"
+	// colourSubIndex is a sub-index's bar on a province page: not a tier's.
+	colourSubIndex = "#8c8c8c"
+	colourUp       = "#1a7f37"
+	colourDown     = "#c0392b"
+	colourInk      = "#222222"
+	colourMuted    = "#666666"
+	colourGrid     = "#e3e3e3"
 )
 
 // fontFamily lists a CJK-capable font on each platform, so that the Chinese

@@ -14,6 +14,9 @@ type Trend struct {
 	Subtitle string
 	Points   []TrendPoint
 	Revision uint64 // store revision the totals reflect (0 = not known)
+	// DataFrom is the first year with shipments (0 = not known); a point
+	// whose window starts before it is drawn as partial.
+	DataFrom int
 }
 
 // TrendPoint is the window totals ending at one period, and a year earlier.
@@ -23,6 +26,12 @@ type TrendPoint struct {
 	Now       Kinds
 	Prev      Kinds
 	Records   int64 // records behind Now
+	// Partial says Now's window starts before the data does, so that it
+	// holds fewer than six years of shipments; PrevPartial says the same of
+	// Prev. A partial total is low, and a growth rate on one misleads (a
+	// window that gains a whole year of data "grows" by that year), so the
+	// chart marks the one and leaves out the other.
+	Partial, PrevPartial bool
 }
 
 // Kinds is compute scale by kind, in FP32-equivalent EFlops.
@@ -71,6 +80,7 @@ const (
 type trendView struct {
 	Width, Height, Font string
 	Title, Subtitle     string
+	PartialNote, NoteY  string
 	Revision            uint64
 	Legend              []legendItem
 	YTicks              []tick
@@ -80,6 +90,8 @@ type trendView struct {
 }
 
 type trendBar struct {
+	Partial                               bool
+	Period                                string // the period, for data-period; Label may carry a mark
 	Label, Tip, Total, Growth, GrowthFill string
 	X, W, CX, TotalY, GrowthY, LabelY     string
 	Segments                              []segment
@@ -119,7 +131,16 @@ func RenderTrend(w io.Writer, t Trend) error {
 	for i, p := range t.Points {
 		cx := trendLeft + slot*(float64(i)+0.5)
 		b := trendBar{Label: p.Label, X: px(cx - barW/2), W: px(barW), CX: px(cx), LabelY: px(base + 16),
-			Total: num(p.Now.Total()), Growth: totalGrowth(p.Now, p.Prev)}
+			Total: num(p.Now.Total()), Growth: totalGrowth(p.Now, p.Prev), Partial: p.Partial, Period: p.Label}
+		comparable := !p.Partial && !p.PrevPartial
+		if !comparable {
+			b.Growth = ""
+		}
+		if p.Partial {
+			b.Label += "*"
+			v.NoteY = px(trendHeight - 6)
+			v.PartialNote = fmt.Sprintf("* partial window: it starts before the first shipments (%d), so the total covers fewer than six years; growth is shown only between complete windows", t.DataFrom)
+		}
 		b.GrowthFill = growthColour(b.Growth)
 		b.TotalY, b.GrowthY = px(y(p.Now.Total())-18), px(y(p.Now.Total())-5)
 		if b.Growth == "" {
@@ -128,6 +149,9 @@ func RenderTrend(w io.Writer, t Trend) error {
 		b.Tip = fmt.Sprintf("%s: %s EFlops (basic %s, AI %s, supercomputing %s)", p.Label, num(p.Now.Total()), num(p.Now.Basic), num(p.Now.AI), num(p.Now.Super))
 		if b.Growth != "" {
 			b.Tip += fmt.Sprintf("; %s on %s", b.Growth, p.PrevLabel)
+		}
+		if p.Partial {
+			b.Tip += fmt.Sprintf("; partial window (data from %d)", t.DataFrom)
 		}
 		acc := 0.0
 		for _, s := range []struct {
@@ -139,7 +163,7 @@ func RenderTrend(w io.Writer, t Trend) error {
 				b.Segments = append(b.Segments, segment{Y: px(y(acc + s.now)), H: px(y(acc) - y(acc+s.now)), Fill: s.fill, Kind: s.kind})
 			}
 			acc += s.now
-			if g := growth(s.now, s.prev); g != "" {
+			if g := growth(s.now, s.prev); g != "" && comparable {
 				b.KindGrowth = append(b.KindGrowth, kindGrowth{Y: px(base + 32 + 14*float64(len(b.KindGrowth))), Fill: s.fill, Text: s.kind + " " + g})
 			}
 		}
