@@ -40,6 +40,11 @@ func (db *DB) SetFeedWindow(n int) {
 // LogChanges reads the change log on disk only, never the feed.
 func (db *DB) LogChanges(from uint64) ([]Change, error) { return db.logChanges(from, 0, 0) }
 
+// LogChangesLimit is LogChanges with a limit.
+func (db *DB) LogChangesLimit(from uint64, limit int) ([]Change, error) {
+	return db.logChanges(from, limit, 0)
+}
+
 // EncodeChange is a change's log encoding, to compare changes whose scores
 // hold NaN.
 func EncodeChange(c Change) ([]byte, error) { return encodeChange(c) }
