@@ -118,26 +118,38 @@ const (
 	uncertaintyMaxSettle = 2 * time.Second
 )
 
-// runUncertainty is the worker: until ctx ends or the store closes, it
-// follows the committed changes from `from` on and recomputes the years they
-// move.
+// runUncertainty is the worker: until ctx ends, it follows the committed
+// changes from `from` on and recomputes the years they move.
 func (s *Server) runUncertainty(ctx context.Context, from uint64) {
 	sub := s.store.Subscribe(from)
+	pos := from - 1 // the last revision read
 	pending := map[int32]bool{}
+	resync := false // changes may have been lost: recompute every kept year
 	for {
 		moved, all, last, err := s.collectMoves(ctx, &sub)
-		if ctx.Err() != nil || isUnavailable(err) {
+		if ctx.Err() != nil {
 			return
 		}
 		if err != nil {
-			s.log.Error("uncertainty: read committed changes", slog.Any("error", err))
+			wait := retryEvery
+			if isUnavailable(err) {
+				// As the hub does: the store is closing (Close cancels ctx
+				// first) or replaced its view; follow on from the position.
+				wait = resubscribeEvery
+				sub = s.store.Subscribe(pos + 1)
+				resync = true
+			} else {
+				s.log.Error("uncertainty: read committed changes", slog.Any("error", err))
+			}
 			select {
 			case <-ctx.Done():
 				return
-			case <-time.After(retryEvery):
+			case <-time.After(wait):
 			}
 			continue
 		}
+		pos = max(pos, last)
+		all, resync = all || resync, false
 		s.uncertainty.advance(last, moved, all)
 		for y := range moved {
 			pending[y] = true
