@@ -40,6 +40,35 @@ func TestIndexCommands(t *testing.T) {
 		return p
 	}
 
+	t.Run("OKUncertainty", func(t *testing.T) {
+		out, errOut, err := run(t, as(demoReader, "uncertainty", "--year", "2024", "--samples", "50", "--seed", "3")...)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, errOut)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		if len(lines) != 33 || !strings.Contains(lines[0], "most sensitive to") || !strings.Contains(lines[32], "50 samples, seed 3, 350 runs") {
+			t.Fatalf("want a header, 31 rows and a footer:\n%s", out)
+		}
+		for _, l := range lines[1:32] {
+			if strings.Count(l, "●") != 1 {
+				t.Errorf("row without its nominal rank marked: %q", l)
+			}
+		}
+		again, _, _ := run(t, as(demoReader, "uncertainty", "--year", "2024", "--samples", "50", "--seed", "3")...)
+		if again != out {
+			t.Error("the same request printed different numbers")
+		}
+		csvOut, _, err := run(t, as(demoReader, "uncertainty", "--year", "2024", "--samples", "20", "--vary", "weights", "-o", "csv")...)
+		if err != nil || !strings.HasPrefix(csvOut, "median,province,nominal,5-95%") || strings.Count(csvOut, "\n") != 32 || strings.Contains(csvOut, "●") {
+			t.Errorf("csv: %v\n%s", err, csvOut)
+		}
+		if _, _, err := run(t, as(demoReader, "uncertainty", "--vary", "luck")...); err == nil || !strings.Contains(err.Error(), "--vary") {
+			t.Errorf("--vary luck: %v", err)
+		}
+		if _, _, err := run(t, as(demoReader, "uncertainty", "--samples", "30000")...); len(fieldViolations(err)) != 1 || fieldViolations(err)[0].GetField() != "samples" {
+			t.Errorf("--samples 30000: %v %v", err, fieldViolations(err))
+		}
+	})
 	t.Run("OKIndex", func(t *testing.T) {
 		out, errOut, err := run(t, as(demoReader, "index", "--year", "2024")...)
 		if err != nil {

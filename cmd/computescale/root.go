@@ -42,7 +42,7 @@ then --config). The client commands' connection flags:
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newServeCmd(), newDemoCmd(), newIngestCmd(), newQueryCmd())
-	root.AddCommand(newIndexCmd())
+	root.AddCommand(newIndexCmd(), newUncertaintyCmd())
 	root.AddCommand(newAHPCmd())
 	root.AddCommand(newMethodologyCmd())
 	root.AddCommand(newBackupCmd(), newVerifyCmd())
