@@ -12,7 +12,6 @@ import (
 	"github.com/computescale/computescale/estimator"
 	"github.com/computescale/computescale/etcdstore"
 	"github.com/computescale/computescale/internal/etcdembed"
-	"github.com/computescale/computescale/store"
 )
 
 const guangdong uint32 = 440000
@@ -139,74 +138,5 @@ func TestNodesAgree(t *testing.T) {
 	}
 	if _, err := a.Retract("bolt", []string{"r00000"}, false); estimator.ErrorCode(err) != estimator.ENotFound {
 		t.Fatalf("retract missing: %v, want NotFound", err)
-	}
-}
-
-// TestRebuildAfterCompaction stops node B, writes on, compacts etcd past
-// B's view and reopens B: it rebuilds from a snapshot and serves the same
-// cells and scores as A.
-func TestRebuildAfterCompaction(t *testing.T) {
-	c := startCluster(t)
-	dir := t.TempDir()
-	a := openNode(t, c, filepath.Join(dir, "a.db"))
-	defer a.Close()
-	bPath := filepath.Join(dir, "b.db")
-	b := openNode(t, c, bPath)
-	if _, err := a.PutChip(cpuSpec("cpu")); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := a.SubmitShipments("acme", batch(0, 50), false).Wait(); err != nil {
-		t.Fatal(err)
-	}
-	b.Close()
-	var last store.IngestResult
-	for i := 1; i <= 5; i++ {
-		var err error
-		if last, err = a.SubmitShipments("acme", batch(i*50, 50), false).Wait(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := a.Retract("acme", []string{"r00001"}, false); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if _, err := a.Client().Compact(ctx, int64(last.Revision)); err != nil {
-		t.Fatalf("compact etcd: %v", err)
-	}
-	b = openNode(t, c, bPath)
-	defer b.Close()
-	if b.Revision() < last.Revision {
-		t.Fatalf("rebuilt B at %d, want at least %d", b.Revision(), last.Revision)
-	}
-	if err := a.WaitRevision(ctx, b.Revision()); err != nil {
-		t.Fatal(err)
-	}
-	if d := cmp.Diff(cells(t, a), cells(t, b)); d != "" {
-		t.Fatalf("cells differ after rebuild (-A +B):\n%s", d)
-	}
-	for _, year := range []int{2024} {
-		sa, _, err := a.View().StoredScores(year)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sb, _, err := b.View().StoredScores(year)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d := cmp.Diff(sa, sb); d != "" {
-			t.Fatalf("scores differ after rebuild (-A +B):\n%s", d)
-		}
-	}
-	// B follows again after the rebuild.
-	res, err := a.SubmitShipments("acme", batch(9000, 10), false).Wait()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.WaitRevision(ctx, res.Revision); err != nil {
-		t.Fatal(err)
-	}
-	if d := cmp.Diff(cells(t, a), cells(t, b)); d != "" {
-		t.Fatalf("cells differ after following on (-A +B):\n%s", d)
 	}
 }
