@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -456,5 +457,112 @@ func TestWatchClientSharedStreamResumesEveryWatch(t *testing.T) {
 			t.Errorf("watch %d never resumed", i)
 		}
 		sameEvents(t, fmt.Sprintf("watch %d", i), res.events, e.expected(req, req.GetStartRevision()-1))
+	}
+}
+
+// TestWatchManyCompactedEndsOnlyThatWatch: a watch from before the retained
+// history ends with OutOfRange and the oldest revision, as Watch would; a
+// watch from the oldest revision on the same stream delivers the rest.
+func TestWatchManyCompactedEndsOnlyThatWatch(t *testing.T) {
+	e := newEnv(t)
+	e.putChips()
+	if err := e.ingestLoad("compact", 3, 10, 0); err != nil {
+		t.Fatal(err)
+	}
+	rev := e.revision()
+	if _, err := pb.NewAdminServiceClient(e.admin.Conn()).Compact(ctx(t), &pb.CompactRequest{Revision: rev - 2}); err != nil {
+		t.Fatal(err)
+	}
+	m := openMany(t, e.reader)
+	go m.read()
+	m.create(1, &pb.WatchRequest{StartRevision: rev - 2, ProgressNotify: true})
+	m.create(2, &pb.WatchRequest{StartRevision: 1})
+	m.until("watch 2 ended, watch 1 at the end", func(ws map[uint64]*manyWatch) bool { return ws[2].ended != nil && ws[1].reached(rev) })
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ended := m.watches[2].ended.Err()
+	if info := errorInfo(ended); status.Code(ended) != codes.OutOfRange || info.GetReason() != "REVISION_COMPACTED" ||
+		info.GetMetadata()["oldest_revision"] != strconv.FormatUint(rev-2, 10) {
+		t.Fatalf("watch 2 ended with %v (%v); want OutOfRange with oldest %d", ended, info, rev-2)
+	}
+	w1 := m.watches[1]
+	if w1.ended != nil {
+		t.Fatalf("watch 1 ended: %v", w1.ended)
+	}
+	checkStream(t, "from oldest", w1.after, w1.resps, e.expected(w1.req, rev-3))
+}
+
+// TestWatchManySlowWatchesCutOffAndResumed: watches of a stream that stops
+// reading fall behind and are cut off one by one with ResourceExhausted and
+// the last revision each received whole; what each received is a gap-free
+// prefix, and a new watch on the same stream from that revision + 1 delivers
+// the rest.
+func TestWatchManySlowWatchesCutOffAndResumed(t *testing.T) {
+	e := newWatchEnv(t, 4)
+	e.putChips()
+	stalledClient, err := client.New(e.addr, client.WithToken(readerToken),
+		client.WithDialOptions(grpc.WithInitialWindowSize(64<<10), grpc.WithInitialConnWindowSize(64<<10)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalledClient.Close()
+	m := openMany(t, stalledClient)
+	go m.read()
+	reqs := map[uint64]*pb.WatchRequest{1: {}, 2: {Kinds: []pb.EventKind{kindCompute}}}
+	for id, req := range reqs {
+		m.create(id, req)
+	}
+	m.until("created", func(ws map[uint64]*manyWatch) bool { return ws[1].created && ws[2].created })
+	// Stop reading: hold the recorder's lock while the load runs.
+	m.mu.Lock()
+	if err := e.ingestLoad("slow", 40, 20, 0); err != nil {
+		m.mu.Unlock()
+		t.Fatal(err)
+	}
+	target := e.revision()
+	m.mu.Unlock()
+	m.until("both cut off", func(ws map[uint64]*manyWatch) bool { return ws[1].ended != nil && ws[2].ended != nil })
+	m.mu.Lock()
+	resumeFrom := map[uint64]uint64{}
+	for id := range reqs {
+		w := m.watches[id]
+		ended := w.ended.Err()
+		info := errorInfo(ended)
+		last, perr := strconv.ParseUint(info.GetMetadata()["last_sent_revision"], 10, 64)
+		if status.Code(ended) != codes.ResourceExhausted || info.GetReason() != "SUBSCRIBER_TOO_SLOW" || perr != nil {
+			m.mu.Unlock()
+			t.Fatalf("watch %d ended with %v (%v); want ResourceExhausted, SUBSCRIBER_TOO_SLOW", id, ended, info)
+		}
+		complete := w.after
+		var got int
+		for _, r := range w.resps {
+			if !r.GetFragment() {
+				complete = max(complete, r.GetRevision())
+			}
+			got += len(r.GetEvents())
+		}
+		if last != complete || last >= target {
+			t.Errorf("watch %d: last_sent_revision %d; received up to %d of %d", id, last, complete, target)
+		}
+		want := e.expected(w.req, w.after)
+		checkStream(t, fmt.Sprintf("watch %d before the cut", id), w.after, w.resps, want[:min(got, len(want))])
+		resumeFrom[id] = last + 1
+	}
+	m.mu.Unlock()
+	// Resume on the same stream, under new ids.
+	for id, req := range reqs {
+		r := proto.Clone(req).(*pb.WatchRequest)
+		r.StartRevision, r.ProgressNotify = resumeFrom[id], true
+		m.create(id+10, r)
+	}
+	m.until("resumed watches at the end", func(ws map[uint64]*manyWatch) bool { return ws[11].reached(target) && ws[12].reached(target) })
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for id := range reqs {
+		w := m.watches[id+10]
+		if w.ended != nil {
+			t.Fatalf("resumed watch %d ended: %v", id, w.ended)
+		}
+		checkStream(t, fmt.Sprintf("watch %d resumed", id), w.after, w.resps, e.expected(w.req, w.after))
 	}
 }
