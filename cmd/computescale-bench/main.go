@@ -33,6 +33,8 @@ type config struct {
 	rounds  int // P1 runs of each shape, ours and the baseline alternating
 	// P1 shapes to run; the defaults are the issue's.
 	ingestBatches, ingestVendors []int
+	// P3 watch counts; nil: the defaults (1, 100, 1,000; 1, 100 with -short).
+	streamWatches []int
 	queryTime                    time.Duration
 }
 
@@ -58,10 +60,14 @@ func main() {
 	flag.IntVar(&c.rounds, "rounds", 3, "P1 runs of each shape (medians are compared; 1 with -short)")
 	batches := flag.String("ingest-batches", "100,1000,10000", "P1 batch sizes")
 	vendors := flag.String("ingest-vendors", "1,4", "P1 concurrent vendors")
+	watches := flag.String("stream-watches", "", "P3 watch counts (default 1,100,1000; 1,100 with -short)")
 	flag.Parse()
 	var err error
 	if c.ingestBatches, err = intList(*batches); err == nil {
 		c.ingestVendors, err = intList(*vendors)
+	}
+	if err == nil && *watches != "" {
+		c.streamWatches, err = intList(*watches)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "computescale-bench:", err)

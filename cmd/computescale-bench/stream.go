@@ -25,6 +25,9 @@ func benchStream(ctx context.Context, c config) ([]row, error) {
 	if c.short {
 		commits, counts, idle = 20, []int{1, 100}, 200
 	}
+	if c.streamWatches != nil {
+		counts = c.streamWatches
+	}
 	const pace = 10 * time.Millisecond
 	for _, n := range counts {
 		for _, shared := range []bool{true, false} {
