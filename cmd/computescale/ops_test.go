@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -233,5 +234,25 @@ func TestPprofOnlyWithFlag(t *testing.T) {
 	if m, err := startServer(cfg, nil); err == nil {
 		m.Close()
 		t.Error("--pprof without --metrics-listen started")
+	}
+}
+
+// TestNewFlagsInServeAndDemo: the flags of issue 12 are serve flags that the
+// demo takes too, since the two share their flag set; and the demo refuses
+// --pprof without --metrics-listen as serve does.
+func TestNewFlagsInServeAndDemo(t *testing.T) {
+	for _, cmd := range []string{"serve", "demo"} {
+		out, _, err := run(t, cmd, "--help")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, flag := range []string{"--check-on-start", "--pprof", "--tls-reload-interval"} {
+			if !strings.Contains(out, flag) {
+				t.Errorf("%s --help lacks %s", cmd, flag)
+			}
+		}
+	}
+	if _, _, err := run(t, "demo", "--once", "--pprof", "--listen", "127.0.0.1:0", "--http-listen", "", "--db", filepath.Join(t.TempDir(), "d.db")); err == nil || !strings.Contains(err.Error(), "--pprof needs --metrics-listen") {
+		t.Errorf("demo --pprof without --metrics-listen: %v", err)
 	}
 }
