@@ -50,6 +50,13 @@ const (
 
 func newEnv(t *testing.T, what load) *env {
 	t.Helper()
+	return newEnvKeeping(t, what, false)
+}
+
+// newEnvKeeping is newEnv with the server's rank-uncertainty worker on or
+// off (off in newEnv: it would analyse after every test's writes).
+func newEnvKeeping(t *testing.T, what load, keepUncertainty bool) *env {
+	t.Helper()
 	db, err := store.Open(filepath.Join(t.TempDir(), "web.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +65,7 @@ func newEnv(t *testing.T, what load) *env {
 	tokens.Add(adminToken, server.Identity{Name: "admin", Role: server.RoleAdmin})
 	tokens.Add(readerToken, server.Identity{Name: "reader", Role: server.RoleReader})
 	tokens.Add(vendorToken, server.Identity{Name: "vendor", Role: server.RoleVendor})
-	srv, err := server.New(server.Config{Store: db, Tokens: tokens})
+	srv, err := server.New(server.Config{Store: db, Tokens: tokens, KeepUncertainty: keepUncertainty})
 	if err != nil {
 		t.Fatal(err)
 	}

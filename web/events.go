@@ -22,7 +22,8 @@ import (
 )
 
 // change is one server-sent event: a committed revision and the kinds of
-// data it changed ("compute", "index_score", "methodology"). Event
+// data it changed ("compute", "index_score", "methodology"), or a new
+// rank-uncertainty analysis ("uncertainty", with the hub's revision). Event
 // "hello" carries only the revision the stream starts after.
 type change struct {
 	Revision uint64   `json:"revision"`
@@ -52,7 +53,10 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	out := make(chan change, 16)
 	done := make(chan error, 1)
-	go func() { done <- h.srv.Watch(&pb.WatchRequest{}, &watchStream{ctx: ctx, out: out}) }()
+	// Every kind, rank-uncertainty analyses included (they are opt-in).
+	req := &pb.WatchRequest{Kinds: []pb.EventKind{pb.EventKind_EVENT_KIND_COMPUTE, pb.EventKind_EVENT_KIND_INDEX_SCORE,
+		pb.EventKind_EVENT_KIND_METHODOLOGY, pb.EventKind_EVENT_KIND_UNCERTAINTY}}
+	go func() { done <- h.srv.Watch(req, &watchStream{ctx: ctx, out: out}) }()
 	// Ending this handler cancels the watch and waits for it, so the
 	// goroutine never outlives the request.
 	defer func() {

@@ -47,6 +47,8 @@ type Config struct {
 //	/fragment/trend            the national trend chart alone
 //	/fragment/relationship     the index-vs-GDP chart alone (?year=)
 //	/fragment/province/{code}  a province's charts and table alone (?year=)
+//	/fragment/uncertainty      the rank-interval chart alone (?year=)
+//	/fragment/sensitivity/{code}  a province's Sobol indices alone (?year=)
 //	/events                    server-sent events: one per committed revision
 type Handler struct {
 	srv    Server
@@ -84,6 +86,8 @@ func New(cfg Config) *Handler {
 	h.mux.HandleFunc("/fragment/trend", h.trendFragment)
 	h.mux.HandleFunc("/fragment/relationship", h.relationshipFragment)
 	h.mux.HandleFunc("/fragment/province/{code}", h.provinceFragment)
+	h.mux.HandleFunc("/fragment/uncertainty", h.uncertaintyFragment)
+	h.mux.HandleFunc("/fragment/sensitivity/{code}", h.sensitivityFragment)
 	h.mux.HandleFunc("/events", h.events)
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, http.StatusNotFound, "No such page: "+r.URL.Path)

@@ -22,6 +22,7 @@ type Source interface {
 	ListIndex(context.Context, *pb.ListIndexRequest) (*pb.ListIndexResponse, error)
 	GetMethodology(context.Context, *pb.GetMethodologyRequest) (*pb.GetMethodologyResponse, error)
 	AnalyzeRelationship(context.Context, *pb.AnalyzeRelationshipRequest) (*pb.AnalyzeRelationshipResponse, error)
+	ListRankUncertainty(context.Context, *pb.ListRankUncertaintyRequest) (*pb.ListRankUncertaintyResponse, error)
 }
 
 // TrendFrom is the first year of the compute trend: the blue book's series

@@ -63,6 +63,9 @@ const (
 	kindsRanking  = "index_score methodology"
 	kindsTrend    = "compute"
 	kindsProvince = "compute index_score methodology"
+	// The rank-uncertainty charts follow the server's kept analyses, which
+	// it recomputes after the writes that move scores.
+	kindsUncertainty = "uncertainty"
 )
 
 func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
@@ -90,6 +93,8 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 	p.add(h, r, section{ID: "trend", Fragment: "/fragment/trend", Kinds: kindsTrend}, f, err)
 	f, err = h.relationship(ctx, year)
 	p.add(h, r, section{ID: "relationship", Fragment: "/fragment/relationship?" + yearQuery(year), Kinds: kindsRanking}, f, err)
+	f, err = h.uncertainty(ctx, year)
+	p.add(h, r, section{ID: "uncertainty", Fragment: "/fragment/uncertainty?" + yearQuery(year), Kinds: kindsUncertainty}, f, err)
 	h.writePage(w, r, p)
 }
 
@@ -118,6 +123,8 @@ func (h *Handler) province(w http.ResponseWriter, r *http.Request) {
 		Provinces: provinceOptions(code)}
 	f, err := h.provinceParts(ctx, code, year)
 	p.add(h, r, section{ID: "province", Fragment: "/fragment/province/" + code + "?" + yearQuery(year), Kinds: kindsProvince}, f, err)
+	f, err = h.sensitivity(ctx, code, year)
+	p.add(h, r, section{ID: "sensitivity", Fragment: "/fragment/sensitivity/" + code + "?" + yearQuery(year), Kinds: kindsUncertainty}, f, err)
 	h.writePage(w, r, p)
 }
 
@@ -170,6 +177,60 @@ func (h *Handler) relationshipFragment(w http.ResponseWriter, r *http.Request) {
 	}
 	f, err := h.relationship(r.Context(), year)
 	h.writeFragment(w, r, f, err)
+}
+
+func (h *Handler) uncertaintyFragment(w http.ResponseWriter, r *http.Request) {
+	year, err := h.indexYear(r.Context(), r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	f, err := h.uncertainty(r.Context(), year)
+	h.writeFragment(w, r, f, err)
+}
+
+func (h *Handler) sensitivityFragment(w http.ResponseWriter, r *http.Request) {
+	year, err := h.indexYear(r.Context(), r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	f, err := h.sensitivity(r.Context(), r.PathValue("code"), year)
+	h.writeFragment(w, r, f, err)
+}
+
+// uncertainty is the rank-interval chart of year's kept analysis.
+func (h *Handler) uncertainty(ctx context.Context, year int) (fragment, error) {
+	if year == 0 {
+		return fragment{}, fmt.Errorf("%w: no index scores yet", errNoData)
+	}
+	resp, err := LoadUncertainty(ctx, h.srv, year)
+	if err != nil {
+		return fragment{}, err
+	}
+	ri := RankIntervalsFrom(resp)
+	ri.Link = "/province/"
+	return h.svgFragment(ri.Revision, ri.Methodology, func(w io.Writer) error { return RenderRankIntervals(w, ri) })
+}
+
+// sensitivity is one province's Sobol indices in year's kept analysis.
+func (h *Handler) sensitivity(ctx context.Context, code string, year int) (fragment, error) {
+	if year == 0 {
+		return fragment{}, fmt.Errorf("%w: no index scores yet", errNoData)
+	}
+	p, ok := estimator.LookupProvince(code)
+	if !ok {
+		return fragment{}, status.Errorf(codes.InvalidArgument, "no such province: %s", code)
+	}
+	resp, err := LoadUncertainty(ctx, h.srv, year)
+	if err != nil {
+		return fragment{}, err
+	}
+	rk, ok := Sensitivity(resp, fmt.Sprint(p.Code))
+	if !ok || len(rk.Bars) == 0 {
+		return fragment{rev: resp.GetRun().GetRevision()}, fmt.Errorf("%w: no choice varied in the analysis of %d", errNoData, year)
+	}
+	return h.svgFragment(rk.Revision, rk.Methodology, func(w io.Writer) error { return RenderRanking(w, rk) })
 }
 
 func (h *Handler) provinceFragment(w http.ResponseWriter, r *http.Request) {

@@ -20,9 +20,13 @@ type Report struct {
 	Rankings     []Ranking // composite first, then Dimensions' order
 	Trend        Trend
 	Relationship Relationship
-	Revision     uint64 // the highest store revision among the reads
-	Methodology  uint64
-	Generated    time.Time
+	// Uncertainty is the year's rank-interval chart and Sensitivity one
+	// Sobol chart per province, in the analysis's order (by median rank).
+	Uncertainty RankIntervals
+	Sensitivity []Ranking
+	Revision    uint64 // the highest store revision among the reads
+	Methodology uint64
+	Generated   time.Time
 }
 
 // LoadReport reads a Report for year (0 = the latest year with scores)
@@ -61,6 +65,17 @@ func LoadReport(ctx context.Context, src Source, year int, now time.Time) (Repor
 		return rep, fmt.Errorf("index and GDP in %d: %w", year, err)
 	}
 	rep.Revision = max(rep.Revision, rep.Relationship.Revision)
+	u, err := LoadUncertainty(ctx, src, year)
+	if err != nil {
+		return rep, err
+	}
+	rep.Uncertainty = RankIntervalsFrom(u)
+	for _, p := range u.GetProvinces() {
+		if rk, ok := Sensitivity(u, p.GetProvince().GetCode()); ok && len(rk.Bars) > 0 {
+			rep.Sensitivity = append(rep.Sensitivity, rk)
+		}
+	}
+	rep.Revision = max(rep.Revision, rep.Uncertainty.Revision)
 	return rep, nil
 }
 
@@ -92,8 +107,17 @@ func (r Report) charts() []reportChart {
 	if len(r.Trend.Points) > 0 {
 		out = append(out, reportChart{File: "trend.svg", Title: r.Trend.Title, draw: func(w io.Writer) error { return RenderTrend(w, r.Trend) }})
 	}
-	return append(out, reportChart{File: "relationship.svg", Title: r.Relationship.Title,
+	out = append(out, reportChart{File: "relationship.svg", Title: r.Relationship.Title,
 		draw: func(w io.Writer) error { return RenderRelationship(w, r.Relationship) }})
+	if len(r.Uncertainty.Rows) > 0 {
+		out = append(out, reportChart{File: "uncertainty.svg", Title: r.Uncertainty.Title,
+			draw: func(w io.Writer) error { return RenderRankIntervals(w, r.Uncertainty) }})
+	}
+	for i, rk := range r.Sensitivity {
+		out = append(out, reportChart{File: "sensitivity-" + r.Uncertainty.Rows[i].Code + ".svg", Title: rk.Title,
+			draw: func(w io.Writer) error { return RenderRanking(w, rk) }})
+	}
+	return out
 }
 
 // Write writes every chart as a standalone SVG file into dir (created if

@@ -99,4 +99,8 @@ func (s clientSource) AnalyzeRelationship(ctx context.Context, req *pb.AnalyzeRe
 	return call(ctx, s.timeout, s.c.IndexService().AnalyzeRelationship, req)
 }
 
+func (s clientSource) ListRankUncertainty(ctx context.Context, req *pb.ListRankUncertaintyRequest) (*pb.ListRankUncertaintyResponse, error) {
+	return call(ctx, s.timeout, s.c.IndexService().ListRankUncertainty, req)
+}
+
 var _ web.Source = clientSource{}
