@@ -152,14 +152,21 @@ func (w *watcher) next(buf []*encodedResponse) (run []*encodedResponse, st watch
 	if w.state != watchLive {
 		return run, w.state, tick
 	}
-	events := 0
+	events, lastRev := 0, uint64(0)
 	for w.head < len(w.queue) {
 		r := w.queue[w.head]
-		if len(run) > 0 && (r.Fragment || run[0].Fragment || events+len(r.Events) > w.filter.perResponse()) {
+		// Only runs whose events stay in revision order are merged: a
+		// rank-uncertainty response carries the revision it analysed,
+		// which may be older than the revisions queued before it.
+		if len(run) > 0 && (r.Fragment || run[0].Fragment || events+len(r.Events) > w.filter.perResponse() ||
+			(len(r.Events) > 0 && r.Events[0].GetRevision() < lastRev)) {
 			break
 		}
 		run = append(run, r)
 		events += len(r.Events)
+		if n := len(r.Events); n > 0 {
+			lastRev = r.Events[n-1].GetRevision()
+		}
 		w.queue[w.head] = nil
 		w.head++
 	}

@@ -146,4 +146,17 @@ func TestWatcherCoalesces(t *testing.T) {
 	if run, _, _ := w.next(nil); len(run) != 0 {
 		t.Fatalf("%d responses left", len(run))
 	}
+
+	// An event older than the run's last (a rank-uncertainty analysis of an
+	// earlier revision) is not merged behind it.
+	older := testResponseAt(9)
+	for _, e := range older.Events {
+		e.Revision = 8
+	}
+	w.offer([]*encodedResponse{encodeResponse(testResponseAt(9)), encodeResponse(older), encodeResponse(testResponseAt(10))}, h.bufSize)
+	for i, want := range []int{1, 2} {
+		if run, _, _ := w.next(nil); len(run) != want {
+			t.Fatalf("after an older event, run %d has %d responses, want %d", i, len(run), want)
+		}
+	}
 }

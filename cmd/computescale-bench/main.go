@@ -35,7 +35,7 @@ type config struct {
 	ingestBatches, ingestVendors []int
 	// P3 watch counts; nil: the defaults (1, 100, 1,000; 1, 100 with -short).
 	streamWatches []int
-	queryTime                    time.Duration
+	queryTime     time.Duration
 }
 
 func main() {
