@@ -102,9 +102,12 @@ type Store struct {
 	order    []uint64
 	failed   error // the view stopped following etcd
 
-	clock   atomic.Int64 // the stamped time of the write being applied, ns
-	watchMu sync.Mutex
-	watchCx context.Context // the watch's context, for RequestProgress
+	clock atomic.Int64 // the stamped time of the write being applied, ns
+	// smallTxns is set once etcd refused a read of a whole batch in one
+	// transaction (its --max-txn-ops is lower); reads then go in chunks.
+	smallTxns atomic.Bool
+	watchMu   sync.Mutex
+	watchCx   context.Context // the watch's context, for RequestProgress
 
 	writes chan *pendingBatch // shipment batches, in submission order
 	ctx    context.Context

@@ -2,8 +2,10 @@ package etcdstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -138,5 +140,36 @@ func TestNodesAgree(t *testing.T) {
 	}
 	if _, err := a.Retract("bolt", []string{"r00000"}, false); estimator.ErrorCode(err) != estimator.ENotFound {
 		t.Fatalf("retract missing: %v, want NotFound", err)
+	}
+}
+
+// TestEtcdDefaultLimits runs on an etcd with its default --max-txn-ops
+// (128): a batch that fits is stored (its reads go in chunks), a larger one
+// is ResourceExhausted naming the flag, and nothing of it is stored.
+func TestEtcdDefaultLimits(t *testing.T) {
+	c, err := etcdembed.Start(etcdembed.Options{Dir: t.TempDir(), Members: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	s := openNode(t, c, filepath.Join(t.TempDir(), "a.db"))
+	defer s.Close()
+	if _, err := s.PutChip(cpuSpec("cpu")); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := s.SubmitShipments("acme", batch(0, 120), false).Wait(); err != nil || res.Created != 120 {
+		t.Fatalf("120 records: %+v, %v", res, err)
+	}
+	_, err = s.SubmitShipments("acme", batch(1000, 300), false).Wait()
+	var de *estimator.Error
+	if !errors.As(err, &de) || de.Code != estimator.EResourceExhausted || !strings.Contains(de.Message, "--max-txn-ops") {
+		t.Fatalf("300 records: %v, want ResourceExhausted naming --max-txn-ops", err)
+	}
+	if _, err := s.View().Record("acme", batch(1000, 1)[0].ID); estimator.ErrorCode(err) != estimator.ENotFound {
+		t.Fatalf("a record of the refused batch: %v, want NotFound", err)
+	}
+	// An identical resend of the first batch needs reads only: a no-op.
+	if res, err := s.SubmitShipments("acme", batch(0, 120), false).Wait(); err != nil || res.Unchanged != 120 {
+		t.Fatalf("resend: %+v, %v", res, err)
 	}
 }

@@ -21,9 +21,9 @@ import (
 // (only writers of the same keys at the same moment contend).
 const (
 	txnAttempts = 8
-	// readChunk is how many keys one read transaction fetches: etcd's
-	// default --max-txn-ops, which every etcd accepts.
-	readChunk = 128
+	// defaultTxnOps is etcd's default --max-txn-ops, which every etcd
+	// accepts: reads fall back to chunks of it when etcd refuses more.
+	defaultTxnOps = 128
 )
 
 type current struct {
@@ -35,12 +35,23 @@ type current struct {
 func (s *Store) getMany(ctx context.Context, keys []string) (map[string]current, error) {
 	out := make(map[string]current, len(keys))
 	for len(keys) > 0 {
-		n := min(readChunk, len(keys))
+		// One read transaction for the whole batch when etcd allows it
+		// (a cluster sized for computescale's batches does): one round
+		// trip instead of one per 128 keys.
+		chunk := len(keys)
+		if s.smallTxns.Load() {
+			chunk = defaultTxnOps
+		}
+		n := min(chunk, len(keys))
 		ops := make([]clientv3.Op, n)
 		for i, k := range keys[:n] {
 			ops[i] = clientv3.OpGet(k)
 		}
 		resp, err := s.cli.Txn(ctx).Then(ops...).Commit()
+		if errors.Is(err, rpctypes.ErrTooManyOps) && n > defaultTxnOps {
+			s.smallTxns.Store(true)
+			continue
+		}
 		if err != nil {
 			return nil, etcdError("read", err)
 		}
