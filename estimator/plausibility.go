@@ -27,8 +27,19 @@ type Plausibility struct {
 	Ranges map[string]Range
 }
 
-// Range is an inclusive interval of accepted values.
-type Range struct{ Min, Max float64 }
+// Range bounds one indicator: an inclusive interval of accepted values
+// (none when Min and Max are both 0, a range no statistic would state), and
+// a growth factor of its own (0: the methodology's).
+type Range struct {
+	Min, Max     float64
+	GrowthFactor float64
+}
+
+// stated reports whether r states an interval.
+func (r Range) stated() bool { return r.Min != 0 || r.Max != 0 }
+
+// validFactor reports whether f is a usable growth factor or 0 (unset).
+func validFactor(f float64) bool { return f == 0 || (!math.IsNaN(f) && !math.IsInf(f, 0) && f >= 1) }
 
 // GrowthFactor is the factor in force: MaxGrowthFactor, or the default.
 func (p Plausibility) GrowthFactor() float64 {
@@ -42,7 +53,7 @@ func (p Plausibility) GrowthFactor() float64 {
 // "plausibility.".
 func (p Plausibility) Validate() []FieldViolation {
 	var vs []FieldViolation
-	if f := p.MaxGrowthFactor; f != 0 && (math.IsNaN(f) || math.IsInf(f, 0) || f < 1) {
+	if !validFactor(p.MaxGrowthFactor) {
 		vs = append(vs, FieldViolation{"plausibility.max_growth_factor", "must be finite and at least 1 (0 = the default 10)"})
 	}
 	for _, code := range slices.Sorted(maps.Keys(p.Ranges)) {
@@ -54,6 +65,9 @@ func (p Plausibility) Validate() []FieldViolation {
 		if math.IsNaN(r.Min) || math.IsNaN(r.Max) || !(r.Max >= r.Min) {
 			vs = append(vs, FieldViolation{f + "max", "need min ≤ max"})
 		}
+		if !validFactor(r.GrowthFactor) {
+			vs = append(vs, FieldViolation{f + "max_growth_factor", "must be finite and at least 1 (0 = the methodology's)"})
+		}
 	}
 	return vs
 }
@@ -63,10 +77,15 @@ func (p Plausibility) Validate() []FieldViolation {
 // whether there is one: the first values of an indicator only meet its
 // range.
 func (p Plausibility) Check(code string, value, largest float64, has bool) string {
-	if r, ok := p.Ranges[code]; ok && (value < r.Min || value > r.Max) {
+	r := p.Ranges[code]
+	if r.stated() && (value < r.Min || value > r.Max) {
 		return fmt.Sprintf("%s %g is outside its stated range %g..%g; check the unit, or set replace and force", code, value, r.Min, r.Max)
 	}
-	if f := p.GrowthFactor(); has && largest > 0 && value > f*largest {
+	f := p.GrowthFactor()
+	if r.GrowthFactor != 0 {
+		f = r.GrowthFactor
+	}
+	if has && largest > 0 && value > f*largest {
 		return fmt.Sprintf("%s %g is more than %g times the largest stored value (%g); check the unit, or set replace and force", code, value, f, largest)
 	}
 	return ""

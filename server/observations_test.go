@@ -82,7 +82,10 @@ func TestStatisticsOwnership(t *testing.T) {
 		if got := m.GetPlausibility().GetMaxGrowthFactor(); got != 10 {
 			t.Errorf("default max_growth_factor shown as %g, want 10", got)
 		}
-		m.Plausibility = &pb.Plausibility{MaxGrowthFactor: 3, Ranges: []*pb.IndicatorRange{{Indicator: "env.open_data", Min: 0, Max: 100}}}
+		m.Plausibility = &pb.Plausibility{MaxGrowthFactor: 3, Ranges: []*pb.IndicatorRange{
+			{Indicator: "env.open_data", Min: 0, Max: 100},
+			{Indicator: "tech.rnd", MaxGrowthFactor: 1.5}, // a factor of its own, no range
+		}}
 		if _, err := e.admin.PutMethodology(ctx(t), m, false); err != nil {
 			t.Fatal(err)
 		}
@@ -98,18 +101,31 @@ func TestStatisticsOwnership(t *testing.T) {
 		if ack := e.putObs(e.stat, false, observation("CN-SH", 2024, "app.cases", 2900)); ack.Err != nil {
 			t.Errorf("2900 against a factor of 3 over 999: %v", ack.Err)
 		}
+		// tech.rnd's own factor, 1.5, over its largest stored value, 100.
+		if ack := e.putObs(e.stat, false, observation("CN-BJ", 2024, "tech.rnd", 100)); ack.Err != nil {
+			t.Fatalf("the first tech.rnd: %v", ack.Err)
+		}
+		if ack := e.putObs(e.stat, false, observation("CN-GD", 2024, "tech.rnd", 160)); status.Code(ack.Err) != codes.InvalidArgument {
+			t.Errorf("160 against tech.rnd's factor of 1.5 over 100: %v, want InvalidArgument", ack.Err)
+		}
+		if ack := e.putObs(e.stat, false, observation("CN-GD", 2024, "tech.rnd", 140)); ack.Err != nil {
+			t.Errorf("140 against tech.rnd's factor of 1.5 over 100: %v", ack.Err)
+		}
 	})
 	t.Run("ErrBadBounds", func(t *testing.T) {
 		m, err := e.reader.Methodology(ctx(t), 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		m.Plausibility = &pb.Plausibility{MaxGrowthFactor: 0.5, Ranges: []*pb.IndicatorRange{{Indicator: "scale.ai", Min: 2, Max: 1}}}
+		m.Plausibility = &pb.Plausibility{MaxGrowthFactor: 0.5, Ranges: []*pb.IndicatorRange{
+			{Indicator: "scale.ai", Min: 2, Max: 1}, {Indicator: "app.cases", MaxGrowthFactor: 0.9}}}
 		_, err = e.admin.PutMethodology(ctx(t), m, false)
 		if status.Code(err) != codes.InvalidArgument {
 			t.Fatalf("%v, want InvalidArgument", err)
 		}
 		wantViolation(t, err, "plausibility.max_growth_factor")
 		wantViolation(t, err, "plausibility.ranges[scale.ai].indicator")
+		wantViolation(t, err, "plausibility.ranges[scale.ai].max")
+		wantViolation(t, err, "plausibility.ranges[app.cases].max_growth_factor")
 	})
 }

@@ -36,6 +36,7 @@ type methodologyDoc struct {
 type plausibilityDoc struct {
 	MaxGrowthFactor float64               `json:"max_growth_factor,omitempty"`
 	Ranges          map[string][2]float64 `json:"ranges,omitempty"` // indicator: [min, max]
+	Growth          map[string]float64    `json:"growth,omitempty"` // indicator: its own growth factor
 }
 
 // weightNodeDoc is a WeightNode. Weights, Matrix and Experts keep the
@@ -87,6 +88,12 @@ func encodeMethodology(m estimator.Methodology) ([]byte, error) {
 				d.Plausibility.Ranges = map[string][2]float64{}
 			}
 			d.Plausibility.Ranges[code] = [2]float64{r.Min, r.Max}
+			if r.GrowthFactor != 0 {
+				if d.Plausibility.Growth == nil {
+					d.Plausibility.Growth = map[string]float64{}
+				}
+				d.Plausibility.Growth[code] = r.GrowthFactor
+			}
 		}
 	}
 	if m.Indicators != nil {
@@ -133,7 +140,7 @@ func decodeMethodology(v []byte) (estimator.Methodology, error) {
 			if m.Plausibility.Ranges == nil {
 				m.Plausibility.Ranges = map[string]estimator.Range{}
 			}
-			m.Plausibility.Ranges[code] = estimator.Range{Min: r[0], Max: r[1]}
+			m.Plausibility.Ranges[code] = estimator.Range{Min: r[0], Max: r[1], GrowthFactor: p.Growth[code]}
 		}
 	}
 	if d.Indicators != nil {

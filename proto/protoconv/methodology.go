@@ -131,7 +131,7 @@ func MethodologyFromProto(m *pb.Methodology, allowInconsistent bool) estimator.M
 		if out.Plausibility.Ranges == nil {
 			out.Plausibility.Ranges = map[string]estimator.Range{}
 		}
-		out.Plausibility.Ranges[r.GetIndicator()] = estimator.Range{Min: r.GetMin(), Max: r.GetMax()}
+		out.Plausibility.Ranges[r.GetIndicator()] = estimator.Range{Min: r.GetMin(), Max: r.GetMax(), GrowthFactor: r.GetMaxGrowthFactor()}
 	}
 	for _, in := range m.GetNormalization().GetIndicators() {
 		if out.Indicators == nil {
@@ -165,7 +165,7 @@ func MethodologyToProto(m estimator.Methodology, weights map[string]float64) *pb
 	out.Plausibility = &pb.Plausibility{MaxGrowthFactor: m.Plausibility.GrowthFactor()}
 	for _, code := range sortedKeys(m.Plausibility.Ranges) {
 		r := m.Plausibility.Ranges[code]
-		out.Plausibility.Ranges = append(out.Plausibility.Ranges, &pb.IndicatorRange{Indicator: code, Min: r.Min, Max: r.Max})
+		out.Plausibility.Ranges = append(out.Plausibility.Ranges, &pb.IndicatorRange{Indicator: code, Min: r.Min, Max: r.Max, MaxGrowthFactor: r.GrowthFactor})
 	}
 	if !m.Created.IsZero() {
 		out.CreateTime = timestamppb.New(m.Created.UTC().Truncate(time.Microsecond))

@@ -1192,17 +1192,22 @@ func (x *Plausibility) GetRanges() []*IndicatorRange {
 	return nil
 }
 
-// IndicatorRange is the range an indicator's values must fall in.
+// IndicatorRange bounds one indicator: the range its values must fall in,
+// and, if set, its own growth factor in place of the methodology's.
 type IndicatorRange struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Indicator code, e.g. "env.open_data".
 	Indicator string `protobuf:"bytes,1,opt,name=indicator,proto3" json:"indicator,omitempty"`
-	// Least value accepted.
+	// Least value accepted. min and max both 0 state no range (only the
+	// growth factor applies).
 	Min float64 `protobuf:"fixed64,2,opt,name=min,proto3" json:"min,omitempty"`
 	// Largest value accepted.
-	Max           float64 `protobuf:"fixed64,3,opt,name=max,proto3" json:"max,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Max float64 `protobuf:"fixed64,3,opt,name=max,proto3" json:"max,omitempty"`
+	// This indicator's growth factor (at least 1); 0 takes the
+	// methodology's max_growth_factor.
+	MaxGrowthFactor float64 `protobuf:"fixed64,4,opt,name=max_growth_factor,json=maxGrowthFactor,proto3" json:"max_growth_factor,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *IndicatorRange) Reset() {
@@ -1252,6 +1257,13 @@ func (x *IndicatorRange) GetMin() float64 {
 func (x *IndicatorRange) GetMax() float64 {
 	if x != nil {
 		return x.Max
+	}
+	return 0
+}
+
+func (x *IndicatorRange) GetMaxGrowthFactor() float64 {
+	if x != nil {
+		return x.MaxGrowthFactor
 	}
 	return 0
 }
@@ -3608,11 +3620,12 @@ const file_computescale_v1_index_proto_rawDesc = "" +
 	"\fplausibility\x18\r \x01(\v2\x1d.computescale.v1.PlausibilityR\fplausibility\"s\n" +
 	"\fPlausibility\x12*\n" +
 	"\x11max_growth_factor\x18\x01 \x01(\x01R\x0fmaxGrowthFactor\x127\n" +
-	"\x06ranges\x18\x02 \x03(\v2\x1f.computescale.v1.IndicatorRangeR\x06ranges\"R\n" +
+	"\x06ranges\x18\x02 \x03(\v2\x1f.computescale.v1.IndicatorRangeR\x06ranges\"~\n" +
 	"\x0eIndicatorRange\x12\x1c\n" +
 	"\tindicator\x18\x01 \x01(\tR\tindicator\x12\x10\n" +
 	"\x03min\x18\x02 \x01(\x01R\x03min\x12\x10\n" +
-	"\x03max\x18\x03 \x01(\x01R\x03max\"\x9c\x02\n" +
+	"\x03max\x18\x03 \x01(\x01R\x03max\x12*\n" +
+	"\x11max_growth_factor\x18\x04 \x01(\x01R\x0fmaxGrowthFactor\"\x9c\x02\n" +
 	"\n" +
 	"WeightNode\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x127\n" +
