@@ -1,5 +1,5 @@
 // Package demodata generates computescale's bundled demo feed: a synthetic,
-// deterministic set of shipment records for China's 31 provinces, 2019
+// deterministic set of shipment records for China's 31 provinces, 2014
 // through 2025Q2, scaled so that the estimator reproduces the national
 // figures of CAICT's blue book (中国信息通信研究院《先进计算暨算力发展指数蓝皮书》,
 // 2025 edition, published 2026-03; METHOD.md section 3), and the statistics
@@ -29,6 +29,9 @@
 // 21.78 M general and 1.72 M AI servers over 2019-2024 (blue book: 2178 万台,
 // 超过 170 万台); 2023 from 2024's year-on-year change (-4 %, +93 %); 2019-2022
 // share the rest of the six-year total at one constant growth rate, solved;
+// 2014-2018 (AI servers: 2016-2018) continue that rate backwards, so that
+// every window the dashboard's trend charts, from the one ending 2019
+// (2014-2019), holds six full years of shipments;
 // 2025's first half is half of 2024 grown by -4 % (general, 2024's change
 // carried on) and +24.3 % (AI, the blue book's 2025 forecast for global AI
 // servers). Every unit total is exact: splits use largest-remainder
@@ -55,7 +58,7 @@
 //     fraction per class, θ in [0, 1], places the market between the two;
 //     it is solved so that the national total as of 2025Q2 equals the target
 //     (the total is linear in θ). Nothing else is tuned.
-//  4. Periods: 2019-2022 are year-only records (a year-only record counts one
+//  4. Periods: 2014-2022 are year-only records (a year-only record counts one
 //     quarter of its units in each quarter, METHOD.md section 3); 2023 and
 //     2024 are quarterly; 2025 has Q1 and Q2.
 //  5. Supercomputers: the catalog systems, each counted from its first
@@ -68,7 +71,8 @@
 //     that provinces rank as the blue book lists them (广东, 天津, 山东, 江苏,
 //     北京, 浙江, 陕西, 四川).
 //
-// The result is about 6,500 records; Cells sums their contributions into the
+// The result is about 7,400 records (6,502 of them in the window ending
+// 2025Q2); Cells sums their contributions into the
 // aggregate cells the store keeps, and estimator.Sum turns those into totals.
 //
 // # Statistics
@@ -98,15 +102,16 @@
 // FP32-equivalent EFlops). Values(year) builds ScoreYear's inputs. Scored
 // with it, 2024 gives the blue book's first tier in its order (广东, 北京,
 // 江苏, 浙江, 山东, 上海, composite above 40) and its second tier in ranks
-// 7-16; across provinces, GDP goes with about 1280 ×10^8 CNY per index point
-// (blue book: 1188) and digital-economy core output about 131 (blue book:
+// 7-16; across provinces, GDP goes with about 1320 ×10^8 CNY per index point
+// (blue book: 1188) and digital-economy core output about 135 (blue book:
 // 129), neither fitted.
 //
 // # Limits
 //
 // The demo reproduces levels, not the blue book's year-on-year growth (+15 %
 // basic, +96 % AI): its mixes are not fitted to growth (AI grows about 65 %
-// from 2024Q2 to 2025Q2), and it starts in 2019, so windows ending before
-// 2024Q4 lack their 2018 quarters and read low. Province splits below the top seven, the configuration mixes and the
+// from 2024Q2 to 2025Q2), and its years before 2019 (Haswell and Broadwell
+// Xeon E5, P100 from 2016) only continue the solved growth backwards: they
+// make the windows ending 2019-2023 complete, not observed. Province splits below the top seven, the configuration mixes and the
 // synthetic supercomputers are this project's assumptions.
 package demodata

@@ -21,6 +21,10 @@ func cpus(n uint32, id string) estimator.Component { return estimator.Component{
 // CPUs, AI servers with two (Huawei Atlas training servers: four) host CPUs
 // and two, four or eight accelerators.
 var configs = []config{
+	{"e5-2650v3x2", estimator.ClassGeneral, []estimator.Component{cpus(2, "intel-xeon-e5-2650-v3")}},
+	{"e5-2680v3x2", estimator.ClassGeneral, []estimator.Component{cpus(2, "intel-xeon-e5-2680-v3")}},
+	{"e5-2650v4x2", estimator.ClassGeneral, []estimator.Component{cpus(2, "intel-xeon-e5-2650-v4")}},
+	{"e5-2680v4x2", estimator.ClassGeneral, []estimator.Component{cpus(2, "intel-xeon-e5-2680-v4")}},
 	{"xeon4210x2", estimator.ClassGeneral, []estimator.Component{cpus(2, "intel-xeon-silver-4210")}},
 	{"xeon5118x2", estimator.ClassGeneral, []estimator.Component{cpus(2, "intel-xeon-gold-5118")}},
 	{"xeon6148x2", estimator.ClassGeneral, []estimator.Component{cpus(2, "intel-xeon-gold-6148")}},
@@ -45,6 +49,8 @@ var configs = []config{
 	{"ft2000x2", estimator.ClassGeneral, []estimator.Component{cpus(2, "phytium-ft-2000plus-64")}},
 	{"s2500x2", estimator.ClassGeneral, []estimator.Component{cpus(2, "phytium-s2500")}},
 
+	{"p100x4", estimator.ClassAI, ai(2, "intel-xeon-e5-2680-v4", 4, "nvidia-p100-pcie-16gb")},
+	{"p100x8", estimator.ClassAI, ai(2, "intel-xeon-e5-2680-v4", 8, "nvidia-p100-pcie-16gb")},
 	{"t4x2", estimator.ClassAI, ai(2, "intel-xeon-gold-5218", 2, "nvidia-t4")},
 	{"t4x4", estimator.ClassAI, ai(2, "intel-xeon-gold-5218", 4, "nvidia-t4")},
 	{"v100x4", estimator.ClassAI, ai(2, "intel-xeon-gold-6148", 4, "nvidia-v100-sxm2")},
@@ -82,12 +88,18 @@ type share struct {
 // mixes bracket each year's market between two compositions: low, weighted to
 // entry-level CPUs and small inference boxes, and high, weighted to flagship
 // CPUs and eight-way training servers. Both follow the generations on sale
-// that year (Skylake/Cascade Lake and Rome early, Sapphire Rapids, Genoa,
-// Kunpeng and Hygon later; V100/T4 early, A100/A800 in 2021-2022, H800 until
+// that year (Haswell and Broadwell Xeon E5 in 2014-2017, Skylake/Cascade Lake and Rome early, Sapphire Rapids, Genoa,
+// Kunpeng and Hygon later; P100 in 2016-2018, V100/T4 early, A100/A800 in 2021-2022, H800 until
 // the October 2023 export rule, then H20/910B/L20). Neither mix is fitted to
 // the targets: the blend between them is solved (see blend).
 var mixes = map[estimator.ServerClass]map[int][]share{
 	estimator.ClassGeneral: {
+		2014: {{"e5-2650v3x2", .6, .3}, {"e5-2680v3x2", .4, .7}},
+		2015: {{"e5-2650v3x2", .5, .25}, {"e5-2680v3x2", .5, .75}},
+		2016: {{"e5-2650v3x2", .2, .05}, {"e5-2650v4x2", .5, .35}, {"e5-2680v4x2", .3, .6}},
+		2017: {{"e5-2650v4x2", .45, .2}, {"e5-2680v4x2", .3, .35}, {"xeon5118x2", .15, .2}, {"xeon6148x2", .05, .2}, {"ft2000x2", .05, .05}},
+		2018: {{"e5-2650v4x2", .2, .05}, {"xeon5118x2", .35, .25}, {"xeon6148x2", .25, .35}, {"xeon8180x2", 0, .1},
+			{"hygon7285x2", .1, .15}, {"ft2000x2", .1, .1}},
 		2019: {{"xeon4210x2", .25, .05}, {"xeon5118x2", .3, .1}, {"xeon6148x2", .2, .35}, {"xeon8180x2", 0, .15},
 			{"epyc7742x2", 0, .1}, {"hygon7285x2", .1, .1}, {"kunpeng920-48x2", .1, .1}, {"ft2000x2", .05, .05}},
 		2020: {{"xeon4210x2", .15, 0}, {"xeon5218x2", .3, .1}, {"xeon6248x2", .25, .35}, {"xeon8280x2", 0, .15},
@@ -104,6 +116,10 @@ var mixes = map[estimator.ServerClass]map[int][]share{
 			{"epyc9755x2", 0, .05}, {"hygon7390x2", .25, .15}, {"kunpeng920-64x2", .2, .1}, {"s2500x2", .05, .05}},
 	},
 	estimator.ClassAI: {
+		// No AI servers before 2016 (aiFirstYear).
+		2016: {{"p100x4", .7, .4}, {"p100x8", .3, .6}},
+		2017: {{"p100x4", .5, .3}, {"p100x8", .2, .3}, {"v100x4", .2, .2}, {"v100x8", .1, .2}},
+		2018: {{"p100x4", .2, .1}, {"v100x4", .35, .3}, {"v100x8", .15, .3}, {"t4x4", .3, .3}},
 		2019: {{"t4x2", .5, .4}, {"t4x4", .35, .35}, {"v100x4", .1, .15}, {"v100x8", .05, .1}},
 		2020: {{"t4x2", .45, .3}, {"t4x4", .35, .3}, {"v100x4", .1, .15}, {"v100x8", .07, .15}, {"a100x8", .03, .1}},
 		2021: {{"t4x2", .35, .2}, {"t4x4", .25, .25}, {"a10x2", .3, .25}, {"v100x8", .05, .1}, {"a100x8", .03, .15},

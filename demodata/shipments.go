@@ -10,12 +10,12 @@ import (
 )
 
 // Shipments returns the demo feed: general- and AI-server shipment records
-// for the 31 provinces, 2019 through 2025Q2, and one SUPERCOMPUTER record per
+// for the 31 provinces, 2014 through 2025Q2, and one SUPERCOMPUTER record per
 // system. It is deterministic (no randomness, integer apportionment with
 // fixed tie-breaking): every call returns the same records, in the same order
 // (by period, then id). Record ids are stable and unique:
 //
-//	demo-2019-110000-general-xeon6148x2     year-only record (2019-2022)
+//	demo-2019-110000-general-xeon6148x2     year-only record (2014-2022)
 //	demo-2024q3-440000-ai-h20x8             quarterly record (2023-2025)
 //	demo-super-sunway-taihulight            catalog supercomputer
 //	demo-super-synthetic-nscc-tj-2020       synthetic supercomputer
@@ -95,7 +95,7 @@ func describe(cfg config) string {
 	return strings.Join(parts, " + ")
 }
 
-// periods lists a year's record periods: the whole year for 2019-2022,
+// periods lists a year's record periods: the whole year for 2014-2022,
 // quarters for 2023-2024, and 2025's first two quarters.
 func periods(year int) []estimator.Period {
 	switch {

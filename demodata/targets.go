@@ -38,17 +38,24 @@ const (
 var asOf = estimator.Period{Year: 2025, Quarter: 2}
 
 // firstYear and lastFullYear bound the shipment years; 2025 has Q1 and Q2.
+// The blue book's six-year figures are 2019-2024 (sixYearsFrom); the years
+// before extend the feed back so that every window the dashboard's trend
+// charts (from 2019, whose window starts in 2014) is complete. AI servers
+// start in 2016 (aiFirstYear), with the P100.
 const (
-	firstYear    = 2019
+	firstYear    = 2014
+	sixYearsFrom = 2019
+	aiFirstYear  = 2016
 	lastFullYear = 2024
 	lastYear     = 2025
 )
 
-// nationalUnits returns China's shipments per year, 2019-2025 (2025: the
+// nationalUnits returns China's shipments per year, 2014-2025 (2025: the
 // first half), for one server class. 2024, 2023 (from 2024's year-on-year
 // change) and the six-year total 2019-2024 are the blue book's; the four years
 // 2019-2022 share what remains of the six-year total by assuming one constant
-// growth rate from 2019 through 2023, solved from the figures.
+// growth rate from 2019 through 2023, solved from the figures; the years
+// before 2019 continue that growth backwards (AI servers from aiFirstYear).
 func nationalUnits(class estimator.ServerClass) map[int]int64 {
 	units, change, sixYears, change2025 := int64(general2024Units), general2024Change, int64(generalSixYearsUnits), general2025Change
 	if class == estimator.ClassAI {
@@ -60,7 +67,14 @@ func nationalUnits(class estimator.ServerClass) map[int]int64 {
 	early := apportion(rest, []float64{1, r, r * r, r * r * r})
 	out := map[int]int64{2023: y2023, 2024: units, 2025: int64(math.Round(float64(units) / 2 * (1 + change2025)))}
 	for i, u := range early {
-		out[firstYear+i] = u
+		out[sixYearsFrom+i] = u
+	}
+	start := firstYear
+	if class == estimator.ClassAI {
+		start = aiFirstYear
+	}
+	for y := start; y < sixYearsFrom; y++ {
+		out[y] = int64(math.Round(float64(out[sixYearsFrom]) / math.Pow(r, float64(sixYearsFrom-y))))
 	}
 	return out
 }

@@ -71,7 +71,7 @@ func periodGroup(t *testing.T, svg, period string) string {
 var yearOption = regexp.MustCompile(`<option value="(\d{4})"[^>]*>`)
 
 // TestDashboardAsAnalystReadsIt checks, on the demo data, what an analyst
-// reading the dashboard relies on: the demo's partial windows are marked,
+// reading the dashboard relies on: the demo's trend is complete windows,
 // the largest provinces are named in the relationship chart, the year menu
 // offers only years with scores, and a province page shows its score over
 // the years and its sub-indices without the composite's tiers.
@@ -89,20 +89,21 @@ func TestDashboardAsAnalystReadsIt(t *testing.T) {
 		t.Fatalf("the demo scores %v; want several years", years)
 	}
 
-	// The demo feed starts in 2019 (its catalog has no earlier chips), so
-	// the windows ending before 2024Q4 are partial and marked; the last two
-	// are complete.
-	t.Run("OKDemoTrendMarksItsPartialWindows", func(t *testing.T) {
+	// The demo feed starts in 2014, so every charted window is complete and
+	// has its growth, but for 2019's: the window a year earlier starts in
+	// 2013, before the data.
+	t.Run("OKDemoTrendIsCompleteWindows", func(t *testing.T) {
 		_, body := get(t, e, "GET", "/fragment/trend", readerToken)
-		for _, period := range []string{"2019", "2020", "2021", "2022", "2023"} {
-			if g := periodGroup(t, body, period); !strings.Contains(g, `data-partial="true"`) || !strings.Contains(g, `data-growth=""`) {
-				t.Errorf("%s: want a partial window without growth:\n%s", period, g)
+		if strings.Contains(body, "data-partial") {
+			t.Errorf("the demo feed leaves charted windows partial:\n%s", body)
+		}
+		for _, period := range []string{"2020", "2021", "2024", "2025Q2"} {
+			if g := periodGroup(t, body, period); strings.Contains(g, `data-growth=""`) {
+				t.Errorf("%s has no growth:\n%s", period, g)
 			}
 		}
-		for _, period := range []string{"2024", "2025Q2"} {
-			if g := periodGroup(t, body, period); strings.Contains(g, "data-partial") {
-				t.Errorf("%s is a complete window:\n%s", period, g)
-			}
+		if g := periodGroup(t, body, "2019"); !strings.Contains(g, `data-growth=""`) {
+			t.Errorf("2019's growth compares with a partial window:\n%s", g)
 		}
 	})
 
