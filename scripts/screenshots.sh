@@ -24,10 +24,9 @@ cleanup() {
 trap cleanup EXIT
 
 go build -o "$work/computescale" ./cmd/computescale
-# Ports of our own, so a demo already running on the defaults is left alone.
-grpc_addr=127.0.0.1:17443
-web_addr=127.0.0.1:17480
-"$work/computescale" demo --listen "$grpc_addr" --http-listen "$web_addr" --db "$work/demo.db" --log-level warn >"$work/demo.out" 2>&1 &
+# Free ports (the demo prints the ones it got), so that a demo already
+# running is left alone.
+"$work/computescale" demo --listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --db "$work/demo.db" --log-level warn >"$work/demo.out" 2>&1 &
 demo_pid=$!
 for _ in $(seq 1 120); do
   grep -q '^dashboard: ' "$work/demo.out" && break
@@ -35,6 +34,8 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 grep -q '^dashboard: ' "$work/demo.out" || { echo "screenshots: the demo did not start in 60 s" >&2; cat "$work/demo.out" >&2; exit 1; }
+grpc_addr=$(awk '$1 == "serving" && $2 == "on" {print $3}' "$work/demo.out")
+web_addr=$(sed -n 's|^dashboard: http://\([^/]*\)/.*|\1|p' "$work/demo.out")
 reader=$(awk '$1 == "reader" {print $2}' "$work/demo.out")
 vendor=$(awk '$1 == "vendor" {print $2}' "$work/demo.out")
 
