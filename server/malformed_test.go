@@ -82,6 +82,33 @@ func TestMalformedProtobuf(t *testing.T) {
 		}
 		check(t, st.RecvMsg(&pb.PutObservationsResponse{}), "invalid UTF-8")
 	})
+	t.Run("ErrInvalidUTF8WatchMany", func(t *testing.T) {
+		// create{watch_id: 1, request{provinces: ["\xff"]}}: WatchManyRequest
+		// field 1, WatchCreate fields 1 and 2, WatchRequest field 2.
+		wr := protowire.AppendTag(nil, 2, protowire.BytesType)
+		wr = protowire.AppendBytes(wr, []byte{0xff})
+		create := protowire.AppendTag(nil, 1, protowire.VarintType)
+		create = protowire.AppendVarint(create, 1)
+		create = protowire.AppendTag(create, 2, protowire.BytesType)
+		create = protowire.AppendBytes(create, wr)
+		req := protowire.AppendTag(nil, 1, protowire.BytesType)
+		req = protowire.AppendBytes(req, create)
+		desc := &grpc.StreamDesc{StreamName: "WatchMany", ServerStreams: true, ClientStreams: true}
+		st, err := e.reader.Conn().NewStream(ctx(t), desc, "/computescale.v1.WatchService/WatchMany", grpc.ForceCodec(wireCodec{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.SendMsg(&req); err != nil {
+			t.Fatal(err)
+		}
+		var err2 error
+		for range 10 { // the stream may answer something first; it must end InvalidArgument
+			if err2 = st.RecvMsg(&pb.WatchManyResponse{}); err2 != nil {
+				break
+			}
+		}
+		check(t, err2, "invalid UTF-8")
+	})
 	t.Run("ErrHierarchy20000Deep", func(t *testing.T) {
 		// protobuf-go decodes at most 10,000 levels of nesting.
 		raw, err := proto.MarshalOptions{}.Marshal(&pb.PutMethodologyRequest{Methodology: deepHierarchy(20_000)})

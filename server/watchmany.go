@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"io"
 	"math"
 	"sync"
 
@@ -194,8 +195,13 @@ func (m *watchMux) receive() {
 	for {
 		req, err := m.stream.Recv()
 		if err != nil {
-			// io.EOF: the client sends nothing more but still listens;
-			// anything else also ends the stream's context.
+			// io.EOF: the client sends nothing more but still listens. A
+			// message that did not decode (InvalidArgument, malformed.go)
+			// ends the stream with that status; a broken transport ends
+			// the stream's context anyway.
+			if !errors.Is(err, io.EOF) {
+				m.fail(err)
+			}
 			return
 		}
 		switch r := req.GetRequest().(type) {
