@@ -159,12 +159,19 @@ type Bounds struct {
 // score). It fails when no value is present, since nothing can then be
 // normalised.
 func BoundsOf(vectors ...[]float64) (Bounds, error) {
-	var present []float64
+	size := 0
 	for _, vec := range vectors {
-		if _, err := mapPresent(vec, func(v float64) float64 { return v }); err != nil {
-			return Bounds{}, err
-		}
+		size += len(vec)
+	}
+	// One allocation: scoring normalises every leaf of a year, and the
+	// uncertainty analysis does so thousands of times.
+	present := make([]float64, 0, size)
+	for _, vec := range vectors {
 		for _, v := range vec {
+			if math.IsInf(v, 0) {
+				_, err := mapPresent(vec, func(v float64) float64 { return v }) // names every infinite value
+				return Bounds{}, err
+			}
 			if !math.IsNaN(v) {
 				present = append(present, v)
 			}

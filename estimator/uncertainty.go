@@ -108,6 +108,10 @@ type Uncertainty struct {
 
 // realisation is one draw of every assumption.
 type realisation struct {
+	// normed, if set, is the normalised leaves in code order under this
+	// realisation's factors, missing-data rule and normalisation: A's and
+	// B's are computed once and shared by the A_B^(i) runs that keep them.
+	normed  [][]float64
 	wvec    []float64 // leaf weights in code order
 	weights map[string]float64
 	norm    NormMethod
@@ -184,6 +188,18 @@ func RankUncertainty(ctx context.Context, in ScoreInputs, m Methodology, cfg Unc
 		tier1[r] = make([][]bool, n)
 	}
 	ev := evaluator{in: in, m: m, plan: newLeafPlan(codes, DimensionOf)}
+	err = parallel(2*n, cfg.Workers, func(t int) error {
+		x := &realA[t%n]
+		if t >= n {
+			x = &realB[t%n]
+		}
+		var err error
+		x.normed, err = ev.normalised(*x)
+		return err
+	})
+	if err != nil {
+		return Uncertainty{}, err
+	}
 	err = parallel(n*(k+2), cfg.Workers, func(t int) error {
 		if t%64 == 0 && ctx.Err() != nil {
 			return fmt.Errorf("uncertainty of %d stopped after %d runs: %w", in.Year, t, ctx.Err())
@@ -369,6 +385,9 @@ func realise(seeds [NumAssumptions]uint64, m Methodology, nominal map[string]flo
 
 // mixed is a's realisation with assumption i taken from b.
 func mixed(a, b realisation, i Assumption) realisation {
+	if i == AssumeNormalization || i == AssumeFactors || i == AssumeMissing {
+		a.normed = nil // a's normalisation no longer applies
+	}
 	switch i {
 	case AssumeWeights:
 		a.weights, a.wvec = b.weights, b.wvec
@@ -396,6 +415,42 @@ type evaluator struct {
 // in the first tier. It normalises with ScoreYear's normalisation and
 // aggregates with Composite's arithmetic (leafPlan.aggregate).
 func (e evaluator) ranks(x realisation) ([]int, []bool, error) {
+	vecs := x.normed
+	if vecs == nil {
+		var err error
+		if vecs, err = e.normalised(x); err != nil {
+			return nil, nil, err
+		}
+	}
+	geometric := x.agg == AggGeometric
+	composite := make(map[int]float64, NumProvinces)
+	scores, acc := make([]float64, len(vecs)), make([]dimAcc, len(e.plan.dims))
+	for p := range NumProvinces {
+		for i, vec := range vecs {
+			scores[i] = vec[p]
+			if geometric && scores[i] < 0 {
+				return nil, nil, Errorf(EInvalid, "leaf %s scores %g in province %d: no geometric mean", e.plan.codes[i], scores[i], provinces[p].Code)
+			}
+		}
+		if c, _, ok := e.plan.aggregate(scores, x.wvec, acc, e.m.CoverageThreshold, geometric); ok {
+			composite[p] = c
+		}
+	}
+	ranks, first := make([]int, NumProvinces), make([]bool, NumProvinces)
+	for p := range ranks {
+		ranks[p] = len(composite) + 1
+	}
+	for _, r := range RankDesc(composite) {
+		ranks[r.Key] = r.Rank
+		first[r.Key] = r.Value > e.m.FirstTierAbove
+	}
+	return ranks, first, nil
+}
+
+// normalised is stage 3 under x: the inputs with x's factors (and medians),
+// normalised with x's method, ScoreYear's normalisation; leaves in code
+// order.
+func (e evaluator) normalised(x realisation) ([][]float64, error) {
 	in := withFactors(e.in, x.factors)
 	if x.median {
 		in = withMedians(in)
@@ -409,37 +464,15 @@ func (e evaluator) ranks(x realisation) ([]int, []bool, error) {
 			m.Indicators[code] = s
 		}
 	}
-	geometric := x.agg == AggGeometric
 	norm, err := normalizeYear(e.plan.codes, in, m)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	vecs := make([][]float64, len(e.plan.codes))
 	for i, code := range e.plan.codes {
 		vecs[i] = norm[code]
 	}
-	composite := make(map[int]float64, NumProvinces)
-	scores, acc := make([]float64, len(vecs)), make([]dimAcc, len(e.plan.dims))
-	for p := range NumProvinces {
-		for i, vec := range vecs {
-			scores[i] = vec[p]
-			if geometric && scores[i] < 0 {
-				return nil, nil, Errorf(EInvalid, "leaf %s scores %g in province %d: no geometric mean", e.plan.codes[i], scores[i], provinces[p].Code)
-			}
-		}
-		if c, _, ok := e.plan.aggregate(scores, x.wvec, acc, m.CoverageThreshold, geometric); ok {
-			composite[p] = c
-		}
-	}
-	ranks, first := make([]int, NumProvinces), make([]bool, NumProvinces)
-	for p := range ranks {
-		ranks[p] = len(composite) + 1
-	}
-	for _, r := range RankDesc(composite) {
-		ranks[r.Key] = r.Rank
-		first[r.Key] = r.Value > m.FirstTierAbove
-	}
-	return ranks, first, nil
+	return vecs, nil
 }
 
 // parallel runs f(0..count-1) on workers goroutines (0: GOMAXPROCS) and

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/computescale/computescale/estimator"
@@ -28,6 +29,7 @@ import (
 // never gets an analysis older than a write it could know of; otherwise it
 // computes on demand.
 type keptUncertainty struct {
+	kept    atomic.Int64 // results kept so far
 	mu      sync.Mutex
 	results map[int32]*keptResult
 	// publish is called with every new kept result (the watch hub's
@@ -78,6 +80,7 @@ func (k *keptUncertainty) put(e uncertaintyEntry) bool {
 		return false
 	}
 	k.results[year] = &keptResult{e: e, through: e.rev}
+	k.kept.Add(1)
 	publish := k.publish
 	k.mu.Unlock()
 	if publish != nil {
@@ -102,6 +105,11 @@ func (k *keptUncertainty) advance(last uint64, moved map[int32]uint64, all bool)
 		r.through = max(r.through, last)
 	}
 }
+
+// KeptUncertaintyAnalyses is how many rank-uncertainty analyses the server
+// has kept (by its worker, or computed on demand for a default request)
+// since it started.
+func (s *Server) KeptUncertaintyAnalyses() int { return int(s.uncertainty.kept.Load()) }
 
 // years returns the kept years.
 func (k *keptUncertainty) years() []int32 {

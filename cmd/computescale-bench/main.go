@@ -52,7 +52,7 @@ func main() {
 	}
 	var c config
 	flag.BoolVar(&c.short, "short", false, "a quick run with small sizes (CI)")
-	flag.StringVar(&c.only, "only", "", "comma-separated scenarios to run: ingest,query,stream,scale,cluster (default all)")
+	flag.StringVar(&c.only, "only", "", "comma-separated scenarios to run: ingest,query,stream,scale,cluster,uncertainty (default all)")
 	flag.StringVar(&c.dir, "dir", "", "folder for the databases (default: a temporary folder, removed after)")
 	flag.IntVar(&c.scale, "scale-records", 10_000_000, "records in the P4 database")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the whole run to this file")
@@ -120,7 +120,8 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	steps := []struct {
 		name string
 		fn   func(context.Context, config) ([]row, error)
-	}{{"ingest", benchIngest}, {"query", benchQuery}, {"stream", benchStream}, {"scale", benchScale}, {"cluster", benchCluster}}
+	}{{"ingest", benchIngest}, {"query", benchQuery}, {"stream", benchStream}, {"scale", benchScale}, {"cluster", benchCluster},
+		{"uncertainty", benchUncertainty}}
 	for _, s := range steps {
 		if !want(s.name) {
 			continue
