@@ -1,8 +1,10 @@
 // Command computescale-bench measures computescale against baselines taken
 // in the same run, on 127.0.0.1, and prints one markdown table: ingest
 // throughput against raw bbolt (P1), query throughput and latency against a
-// bare grpc-go server (P2), watch latency, memory and isolation (P3), and
-// behaviour at scale (P4). Figures are printed, never asserted; BENCHMARKS.md
+// bare grpc-go server (P2), watch latency, memory and isolation (P3),
+// behaviour at scale (P4), cluster mode (P5), and the rank-uncertainty
+// analysis with the ack latency its worker adds (P6). Figures are printed,
+// never asserted; BENCHMARKS.md
 // keeps the latest table.
 //
 //	go run ./cmd/computescale-bench            # full run (several minutes, 10 M records)

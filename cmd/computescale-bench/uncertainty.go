@@ -15,7 +15,7 @@ import (
 	"github.com/computescale/computescale/server"
 )
 
-// benchUncertainty (P5) measures the rank-uncertainty analysis on the demo
+// benchUncertainty (P6) measures the rank-uncertainty analysis on the demo
 // data: one analysis of 2024 (1,000 samples, every choice varied: 7,000
 // runs × 31 provinces) against the same number of plain ScoreYear calls in
 // the same run (what scoring the year once per run costs), with one worker
@@ -70,7 +70,7 @@ func benchUncertainty(ctx context.Context, c config) ([]row, error) {
 			return nil, err
 		}
 		t := medianDuration(times)
-		rows = append(rows, row{group: "P5 uncertainty",
+		rows = append(rows, row{group: "P6 uncertainty",
 			name:  fmt.Sprintf("1,000 samples × 31 provinces × 2024, every choice varied (%d runs), %d worker(s); %d allocs", u.Runs, workers, allocs),
 			value: ms(t), baseline: ms(base) + " for as many ScoreYear calls", ratio: fmt.Sprintf("%.2f×", float64(t)/float64(base)),
 			target: "< 1 s", ok: yes(t < time.Second)})
@@ -164,7 +164,7 @@ func ackLatency(ctx context.Context, c config) ([]row, error) {
 	for _, p := range []float64{0.50, 0.99} {
 		on, off := pctOf(true, p), pctOf(false, p)
 		d := float64(on)/float64(off) - 1
-		rows = append(rows, row{group: "P5 uncertainty",
+		rows = append(rows, row{group: "P6 uncertainty",
 			name:  fmt.Sprintf("ack p%.0f of a score-moving observation, worker on (%d writes, %d analyses kept)", p*100, len(lat[true]), analyses),
 			value: ms(on), baseline: ms(off) + " worker off", ratio: fmt.Sprintf("%+.1f %%", 100*d), target: "< +5 %", ok: yes(d < 0.05)})
 	}
