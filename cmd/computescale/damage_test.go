@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"go.etcd.io/bbolt"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/computescale/computescale/client"
+	"github.com/computescale/computescale/store/storetest"
 )
 
 // damageChipsPage overwrites, in the closed store file at path, the
@@ -21,28 +21,8 @@ import (
 // sector would) and returns the page's id.
 func damageChipsPage(t *testing.T, path string) uint64 {
 	t.Helper()
-	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	page, err := storetest.DamageBucketPage(path, "chips")
 	if err != nil {
-		t.Fatal(err)
-	}
-	var page uint64
-	bdb.View(func(tx *bbolt.Tx) error {
-		if b := tx.Bucket([]byte("chips")); b != nil {
-			page = uint64(b.Root())
-		}
-		return nil
-	})
-	size := bdb.Info().PageSize
-	bdb.Close()
-	if page == 0 {
-		t.Fatal("the chips bucket has no page of its own")
-	}
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if _, err := f.WriteAt([]byte(strings.Repeat("\xab", size)), int64(page)*int64(size)); err != nil {
 		t.Fatal(err)
 	}
 	return page
