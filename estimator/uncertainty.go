@@ -78,7 +78,15 @@ type UncertaintyConfig struct {
 	// Workers evaluates runs in parallel (0: GOMAXPROCS). Results do not
 	// depend on it: every run writes its own slot.
 	Workers int
+	// Pace, if set, is called by each worker every paceEvery runs; it may
+	// sleep to yield the CPU (the server's background worker does while
+	// writes are arriving). Results do not depend on it.
+	Pace func()
 }
+
+// paceEvery is how many runs a worker makes between calls of Pace: about
+// 10 ms of work.
+const paceEvery = 64
 
 // ProvinceUncertainty is how sure one province's composite rank is.
 type ProvinceUncertainty struct {
@@ -188,7 +196,13 @@ func RankUncertainty(ctx context.Context, in ScoreInputs, m Methodology, cfg Unc
 		tier1[r] = make([][]bool, n)
 	}
 	ev := evaluator{in: in, m: m, plan: newLeafPlan(codes, DimensionOf)}
+	pace := func(t int) {
+		if cfg.Pace != nil && t%paceEvery == paceEvery-1 {
+			cfg.Pace()
+		}
+	}
 	err = parallel(2*n, cfg.Workers, func(t int) error {
+		pace(t)
 		x := &realA[t%n]
 		if t >= n {
 			x = &realB[t%n]
@@ -204,6 +218,7 @@ func RankUncertainty(ctx context.Context, in ScoreInputs, m Methodology, cfg Unc
 		if t%64 == 0 && ctx.Err() != nil {
 			return fmt.Errorf("uncertainty of %d stopped after %d runs: %w", in.Year, t, ctx.Err())
 		}
+		pace(t)
 		r, j := t/n, t%n
 		x := realA[j]
 		switch {

@@ -191,6 +191,12 @@ func TestRankUncertaintySameSeedSameBytes(t *testing.T) {
 	if !bytes.Equal(one, two) {
 		t.Error("same seed with 1 and 3 workers gave different results")
 	}
+	paced := 0
+	u, err := RankUncertainty(context.Background(), in, m, UncertaintyConfig{Samples: 100, Seed: 9, Assumptions: DefaultAssumptions(), Workers: 1,
+		Pace: func() { paced++ }})
+	if b, _ := json.Marshal(u); err != nil || !bytes.Equal(b, one) || paced == 0 {
+		t.Errorf("paced run: %v, same bytes %v, paced %d times", err, bytes.Equal(b, one), paced)
+	}
 	if bytes.Equal(one, run(10, 1)) {
 		t.Error("another seed gave the same results")
 	}

@@ -103,6 +103,11 @@ func (s *Server) uncertaintyOf(ctx context.Context, req uncertaintyRequest) (unc
 // analyseWith reads one consistent snapshot and runs the analysis on it
 // with that many workers.
 func (s *Server) analyseWith(ctx context.Context, year int, version uint64, samples int, seed uint64, a estimator.Assumptions, workers int) (uncertaintyEntry, error) {
+	return s.analysePaced(ctx, year, version, samples, seed, a, workers, nil)
+}
+
+// analysePaced is analyseWith with a pace (estimator.UncertaintyConfig.Pace).
+func (s *Server) analysePaced(ctx context.Context, year int, version uint64, samples int, seed uint64, a estimator.Assumptions, workers int, pace func()) (uncertaintyEntry, error) {
 	in, m, rev, err := s.store.NativeScoreInputs(year, version)
 	if err != nil {
 		return uncertaintyEntry{}, err
@@ -112,7 +117,7 @@ func (s *Server) analyseWith(ctx context.Context, year int, version uint64, samp
 		s.afterSnapshot(rev)
 	}
 	u, err := estimator.RankUncertainty(ctx, in, m, estimator.UncertaintyConfig{
-		Samples: samples, Seed: seed, Assumptions: a, Workers: workers,
+		Samples: samples, Seed: seed, Assumptions: a, Workers: workers, Pace: pace,
 	})
 	if err != nil {
 		return uncertaintyEntry{}, fmt.Errorf("uncertainty of %d with methodology %d: %w", year, m.Version, err)
