@@ -14,6 +14,7 @@ import (
 	"github.com/computescale/computescale/estimator"
 	"github.com/computescale/computescale/etcdstore"
 	"github.com/computescale/computescale/internal/etcdembed"
+	"github.com/computescale/computescale/store"
 )
 
 const guangdong uint32 = 440000
@@ -171,5 +172,49 @@ func TestEtcdDefaultLimits(t *testing.T) {
 	// An identical resend of the first batch needs reads only: a no-op.
 	if res, err := s.SubmitShipments("acme", batch(0, 120), false).Wait(); err != nil || res.Unchanged != 120 {
 		t.Fatalf("resend: %+v, %v", res, err)
+	}
+}
+
+// TestObservationBounds checks the plausibility bounds in cluster mode: a
+// value far above the largest stored one is refused through any node, with
+// replace and force it is stored, and both nodes then agree.
+func TestObservationBounds(t *testing.T) {
+	c := startCluster(t)
+	dir := t.TempDir()
+	a := openNode(t, c, filepath.Join(dir, "a.db"))
+	defer a.Close()
+	b := openNode(t, c, filepath.Join(dir, "b.db"))
+	defer b.Close()
+	code := estimator.Indicators()[0].Code
+	first := []estimator.Observation{{Province: guangdong, Year: 2024, Indicator: code, Value: 10, Unit: "u", Source: "s"}}
+	if _, err := a.PutObservationsWith("stats", first, store.ObservationOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	wild := []estimator.Observation{{Province: 110000, Year: 2024, Indicator: code, Value: 10 * 1000, Unit: "u", Source: "s"}}
+	if _, err := b.PutObservationsWith("stats", wild, store.ObservationOptions{}); estimator.ErrorCode(err) != estimator.EInvalid {
+		t.Fatalf("implausible value through B: %v, want Invalid", err)
+	}
+	res, err := b.PutObservationsWith("stats", wild, store.ObservationOptions{Replace: true, Force: true})
+	if err != nil || res.Created != 1 {
+		t.Fatalf("forced: %+v, %v", res, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.WaitRevision(ctx, res.Revision); err != nil {
+		t.Fatal(err)
+	}
+	oa, _, err := a.Observations(2024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ob, _, err := b.Observations(2024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(oa) != 2 {
+		t.Fatalf("A holds %d observations of 2024, want 2", len(oa))
+	}
+	if d := cmp.Diff(oa, ob); d != "" {
+		t.Fatalf("observations differ (-A +B):\n%s", d)
 	}
 }

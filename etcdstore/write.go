@@ -384,10 +384,25 @@ func (s *Store) PutChip(spec estimator.ChipSpec) (store.PutChipResult, error) {
 }
 
 // PutObservationsWith writes a batch of observations in one transaction.
-// Plausibility bounds are checked by every node when it applies the batch,
-// not before the transaction, so in cluster mode they are not enforced
-// (the batch is applied as if forced); see the README's cluster section.
+// The checks that need stored values (the plausibility bounds against the
+// largest stored value, conflicts) run first on this node's view, caught up
+// with etcd's current revision; the transaction then re-checks conflicts
+// against etcd itself. Every view applies the batch as forced, so that the
+// views never disagree on a bound; a concurrent batch of the same indicator
+// through another node can therefore pass bounds the two together would
+// not (documented in the README).
 func (s *Store) PutObservationsWith(actor string, obs []estimator.Observation, opts store.ObservationOptions) (store.ObservationResult, error) {
+	{
+		ctx, cancel := s.writeCtx()
+		err := s.catchUp(ctx)
+		cancel()
+		if err != nil {
+			return store.ObservationResult{}, err
+		}
+		if err := s.view().CheckObservations(actor, obs, opts); err != nil {
+			return store.ObservationResult{}, err
+		}
+	}
 	keys := make([]string, len(obs))
 	seen := map[string]int{}
 	var invalid []estimator.FieldViolation
