@@ -63,8 +63,11 @@ func runSummary(run *pb.UncertaintyRun) string {
 	for _, a := range run.GetAssumptions().GetVary() {
 		varied = append(varied, assumptionLabel(a))
 	}
-	if len(varied) == 0 {
+	switch len(varied) {
+	case 0:
 		varied = []string{"nothing"}
+	case len(pb.UncertainAssumption_name) - 1:
+		varied = []string{"every choice"} // the subtitle must fit the chart
 	}
 	return fmt.Sprintf("%d runs (%d samples, seed %d) varying %s", run.GetRuns(), run.GetSamples(), run.GetSeed(), strings.Join(varied, ", "))
 }
