@@ -188,6 +188,9 @@ func (s *Store) now() time.Time {
 // openView opens the local store and decides whether it can follow etcd
 // from where it stopped or must be rebuilt from a snapshot.
 func (s *Store) openView(ctx context.Context) error {
+	if err := checkViewMarker(s.opts.Path); err != nil {
+		return err
+	}
 	db, err := store.Open(s.opts.Path, s.opts.Local)
 	if err != nil {
 		return fmt.Errorf("etcdstore: open view: %w", err)
@@ -423,6 +426,32 @@ func (s *Store) Stats() store.Stats {
 }
 
 var _ store.Store = (*Store)(nil)
+
+// A view is marked by a file beside it (PATH.etcdview), written when the
+// view is created. A rebuild deletes the view, so a file at --db without the
+// mark, which may be a single-node database, is refused rather than
+// overwritten.
+func markerPath(path string) string { return path + ".etcdview" }
+
+func checkViewMarker(path string) error {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return writeViewMarker(path)
+	} else if err != nil {
+		return fmt.Errorf("etcdstore: view %s: %w", path, err)
+	}
+	if _, err := os.Stat(markerPath(path)); err != nil {
+		return estimator.Errorf(estimator.EFailedPrecondition,
+			"%s exists but is not a cluster-mode view (no %s): it may be a single-node database, which cluster mode would replace; give --db a new path", path, markerPath(path))
+	}
+	return nil
+}
+
+func writeViewMarker(path string) error {
+	if err := os.WriteFile(markerPath(path), []byte("computescale cluster-mode view: rebuilt from etcd when needed\n"), 0o600); err != nil {
+		return fmt.Errorf("etcdstore: mark view: %w", err)
+	}
+	return nil
+}
 
 // removeView deletes a view file that is to be rebuilt.
 func removeView(path string) error {

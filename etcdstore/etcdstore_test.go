@@ -218,3 +218,36 @@ func TestObservationBounds(t *testing.T) {
 		t.Fatalf("observations differ (-A +B):\n%s", d)
 	}
 }
+
+// TestRefusesSingleNodeFile points a node at an existing single-node
+// database: it refuses to start rather than replace the file, which stays.
+func TestRefusesSingleNodeFile(t *testing.T) {
+	c, err := etcdembed.Start(etcdembed.Options{Dir: t.TempDir(), Members: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	path := filepath.Join(t.TempDir(), "single.db")
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.PutChip(cpuSpec("cpu")); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = etcdstore.Open(ctx, etcdstore.Options{Endpoints: c.Endpoints(), Path: path})
+	if estimator.ErrorCode(err) != estimator.EFailedPrecondition {
+		t.Fatalf("Open on a single-node file: %v, want FailedPrecondition", err)
+	}
+	db, err = store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Chip("cpu"); err != nil {
+		t.Fatalf("the single-node file lost its chip: %v", err)
+	}
+}
