@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -119,6 +120,19 @@ func TestWatchCommand(t *testing.T) {
 		if len(resps[0].GetEvents()) == 0 || resps[0].GetEvents()[0].GetCompute().GetProvince().GetCode() != "110000" ||
 			!last.GetProgressNotify() || last.GetRevision() != 2 {
 			t.Errorf("responses %v", resps)
+		}
+	})
+	t.Run("OK/CSV", func(t *testing.T) {
+		out, err := watchUntil(t, "440000", append(conn, "--from", "1", "--kinds", "compute", "-o", "csv")...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+		if err != nil || len(recs) < 3 || strings.Join(recs[0], ",") != "revision,kind,province,period,series,value" {
+			t.Fatalf("csv %v: %q", err, out)
+		}
+		if r := recs[len(recs)-1]; r[0] != "2" || r[1] != "compute" || r[2] != "440000" || r[4] != "super_commissioned" || r[5] != "0.1" {
+			t.Errorf("last row %v, want revision 2, Guangdong's 0.1 EFlops", r)
 		}
 	})
 	t.Run("ErrKind", func(t *testing.T) {
