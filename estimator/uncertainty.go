@@ -178,6 +178,9 @@ func RankUncertainty(ctx context.Context, in ScoreInputs, m Methodology, cfg Unc
 	codes := sortedKeys(weights)
 	realA, realB := make([]realisation, n), make([]realisation, n)
 	for j := range n {
+		if cfg.Pace != nil && j%(paceEvery/2) == paceEvery/2-1 {
+			cfg.Pace() // two realisations (AHP solves included) are about a run's work
+		}
 		if realA[j], err = realise(seedsA[j], m, weights, codes, a); err != nil {
 			return Uncertainty{}, err
 		}

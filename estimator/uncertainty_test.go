@@ -111,13 +111,13 @@ func TestRankUncertaintyFlipProbability(t *testing.T) {
 	}
 	a := Assumptions{WeightSpread: 0.5}
 	a.Vary[AssumeWeights] = true
-	u, err := RankUncertainty(context.Background(), ScoreInputs{Year: 2024, Values: v}, m, UncertaintyConfig{Samples: 20000, Seed: 42, Assumptions: a})
+	u, err := RankUncertainty(context.Background(), ScoreInputs{Year: 2024, Values: v}, m, UncertaintyConfig{Samples: 5000, Seed: 42, Assumptions: a})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 40,000 runs: the standard error of 3/16 is 0.002.
+	// 10,000 runs: the standard error of 3/16 is 0.004; 0.02 is five of them.
 	for i, want := range []float64{3. / 16, 3. / 16, 0} {
-		if got := u.Provinces[i].MeanAbsShift; math.Abs(got-want) > 0.01 {
+		if got := u.Provinces[i].MeanAbsShift; math.Abs(got-want) > 0.02 {
 			t.Errorf("province %d: mean shift %v, want %v", i, got, want)
 		}
 	}

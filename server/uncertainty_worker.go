@@ -245,11 +245,14 @@ func (s *Server) keepUncertainty(ctx context.Context, year int32) error {
 
 // yieldShare is the share of wall time the worker computes while writes
 // keep arriving: after a stretch of work during which the revision moved,
-// it sleeps (1/yieldShare − 1) times as long. With no writes it runs at full
+// it sleeps (1/yieldShare − 1) times as long, so an analysis of about a
+// second takes about ten during a steady ingest (BENCHMARKS.md P6: at a
+// quarter, acks were 66 % slower at p50; at 2 %, 16 %, no analysis
+// finishing). With no writes it runs at full
 // speed. An analysis on this 2-core machine otherwise competes with the
 // commit path and the ack sends for the cores (and adds GC work), which
 // showed as slower acks.
-const yieldShare = 0.25
+const yieldShare = 0.1
 
 // yieldToWrites returns the worker's pace: called every few milliseconds of
 // analysis, from one goroutine (the worker analyses with one).
