@@ -146,3 +146,53 @@ func TestRebuildAfterCompaction(t *testing.T) {
 	}
 	sameView(t, "following after the rebuild", a, b)
 }
+
+// TestRebuildWhileRunning cuts a running node off etcd (its only member is
+// stopped), writes and compacts etcd past its view through another node,
+// and brings the member back: the node's watch hears of the compaction,
+// rebuilds in place, and serves what the other node serves.
+func TestRebuildWhileRunning(t *testing.T) {
+	c := startCluster(t)
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	a, err := etcdstore.Open(ctx, etcdstore.Options{Endpoints: []string{c.Endpoint(0)}, Path: filepath.Join(dir, "a.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b := openNode(t, c, filepath.Join(dir, "b.db"))
+	defer b.Close()
+	recs := demodata.Shipments()[:3000]
+	loadDemo(t, b, recs[:1000])
+	if err := a.WaitRevision(ctx, b.Revision()); err != nil {
+		t.Fatal(err)
+	}
+	before := a.Revision()
+
+	c.Stop(0)
+	var last uint64
+	for i := 1000; i < len(recs); i += 500 {
+		res, err := b.SubmitShipments("demo", recs[i:i+500], false).Wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = res.Revision
+	}
+	if _, err := b.Client().Compact(ctx, int64(last)); err != nil {
+		t.Fatalf("compact: %v", err)
+	}
+	if a.Revision() != before {
+		t.Fatalf("A moved from %d to %d with its only member stopped", before, a.Revision())
+	}
+	if err := c.Restart(0); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.WaitRevision(ctx, last); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.OldestRevision(); got <= before {
+		t.Fatalf("A's history starts at %d: it did not rebuild (its view was at %d)", got, before)
+	}
+	sameView(t, "rebuilt while running", a, b)
+}
