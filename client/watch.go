@@ -359,6 +359,10 @@ func (r *watchRun) accept(resp *pb.WatchResponse) *pb.WatchResponse {
 	kept := events[:0:0]
 	for _, e := range events {
 		switch {
+		case e.GetKind() == pb.EventKind_EVENT_KIND_UNCERTAINTY:
+			// Not a committed change: stamped with the revision it reflects,
+			// which may be below the position, and never replayed, so never
+			// a duplicate of the revision sequence.
 		case r.known && e.GetRevision() < r.next:
 			continue // delivered whole already
 		case r.known && e.GetRevision() == r.next && r.skip > 0:

@@ -34,7 +34,9 @@ replays the retained history from that revision. The stream resumes by itself
 after a server restart or a cut-off, without a gap or a repeated event.
 
 Events are kinds compute (an aggregate cell: province, period, series, EFlops),
-index (a province's score for a year) and methodology (a new current version).
+index (a province's score for a year) and methodology (a new current version);
+--kinds uncertainty (only when listed) adds each new rank-uncertainty analysis
+the server keeps (live only: the latest per year first, then each new one).
 Filters combine: --kinds compute --province Guangdong --year 2024 --year 2025.
 --progress also prints "progress" lines with the current revision while idle.
 -o json (or --json) prints each WatchResponse as one line of protobuf JSON
@@ -73,7 +75,7 @@ the oldest revision it still has: re-read the totals (query), then watch
 	}
 	cf.register(cmd.Flags())
 	fs := cmd.Flags()
-	fs.StringSliceVar(&kinds, "kinds", nil, "event kinds: compute, index, methodology (default all)")
+	fs.StringSliceVar(&kinds, "kinds", nil, "event kinds: compute, index, methodology (default all), and uncertainty (only when listed)")
 	fs.StringSliceVar(&provinces, "province", nil, "only this province (code, ISO code, pinyin or Chinese name); repeatable")
 	fs.IntSliceVar(&years, "year", nil, "only this year; repeatable")
 	fs.Uint64Var(&from, "from", 0, "replay from this revision, then follow (0: from now on)")
@@ -132,8 +134,10 @@ func parseWatchKind(s string) (pb.EventKind, error) {
 		return pb.EventKind_EVENT_KIND_INDEX_SCORE, nil
 	case "methodology":
 		return pb.EventKind_EVENT_KIND_METHODOLOGY, nil
+	case "uncertainty":
+		return pb.EventKind_EVENT_KIND_UNCERTAINTY, nil
 	}
-	return 0, fmt.Errorf("--kinds: unknown kind %q (want compute, index or methodology)", s)
+	return 0, fmt.Errorf("--kinds: unknown kind %q (want compute, index, methodology or uncertainty)", s)
 }
 
 // printResponse writes one line per event, or one for a progress
@@ -168,6 +172,10 @@ func watchEventLine(e *pb.Event) string {
 			s.GetYear(), s.GetComposite(), s.GetRank(), s.GetTier(), s.GetCoverage())
 	case *pb.Event_MethodologyVersion:
 		return fmt.Sprintf("%s methodology  version %d", head, c.MethodologyVersion)
+	case *pb.Event_Uncertainty:
+		run := c.Uncertainty.GetRun()
+		return fmt.Sprintf("%s uncertainty  %d: %d samples, seed %d, methodology v%d (computescale uncertainty --year %d shows it)",
+			head, run.GetYear(), run.GetSamples(), run.GetSeed(), run.GetMethodologyVersion(), run.GetYear())
 	}
 	return head + " " + e.GetKind().String()
 }
@@ -200,6 +208,8 @@ func watchEventRecord(e *pb.Event) []string {
 		return []string{rev, "index", s.GetProvince().GetCode(), strconv.Itoa(int(s.GetYear())), "composite", value}
 	case *pb.Event_MethodologyVersion:
 		return []string{rev, "methodology", "", "", "version", strconv.FormatUint(c.MethodologyVersion, 10)}
+	case *pb.Event_Uncertainty:
+		return []string{rev, "uncertainty", "", strconv.Itoa(int(c.Uncertainty.GetRun().GetYear())), "samples", strconv.Itoa(int(c.Uncertainty.GetRun().GetSamples()))}
 	}
 	return []string{rev, strings.ToLower(strings.TrimPrefix(e.GetKind().String(), "EVENT_KIND_")), "", "", "", ""}
 }
