@@ -259,9 +259,21 @@ func (s *Store) recordViolations(recs []estimator.Record) []estimator.FieldViola
 	var vs []estimator.FieldViolation
 	seen := make(map[string]int, len(recs))
 	db := s.view()
+	// A batch names a few chips many times: each is read from the view
+	// once (a read transaction and a decode each).
+	chips := map[string]*estimator.ChipSpec{}
 	resolve := func(id string) (estimator.ChipSpec, bool) {
-		spec, err := db.Chip(id)
-		return spec, err == nil
+		spec, seen := chips[id]
+		if !seen {
+			if got, err := db.Chip(id); err == nil {
+				spec = &got
+			}
+			chips[id] = spec
+		}
+		if spec == nil {
+			return estimator.ChipSpec{}, false
+		}
+		return *spec, true
 	}
 	for i := range recs {
 		prefix := "records[" + strconv.Itoa(i) + "]."
