@@ -25,6 +25,9 @@ type metrics struct {
 	ingested, rejected *prometheus.CounterVec // by caller and kind
 	batches            *prometheus.CounterVec // committed, by kind
 	commitSeconds      *prometheus.HistogramVec
+	// uncertaintySeconds times rank-uncertainty analyses, by who asked:
+	// "worker" (kept current) or "request" (computed for a call).
+	uncertaintySeconds *prometheus.HistogramVec
 }
 
 func newMetrics(s *Server) *metrics {
@@ -49,11 +52,18 @@ func newMetrics(s *Server) *metrics {
 			Name: "computescale_commit_seconds", Help: "Time from a batch's arrival to its fsynced commit.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}, []string{"kind"}),
+		uncertaintySeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "computescale_uncertainty_analysis_seconds", Help: "Wall time of a rank-uncertainty analysis, by who asked (worker or request).",
+			Buckets: prometheus.ExponentialBuckets(0.05, 2, 10),
+		}, []string{"by"}),
 	}
 	gauge := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f)
 	}
-	m.registry.MustRegister(m.unary, m.stream, m.ingested, m.rejected, m.batches, m.commitSeconds, buildInfo(),
+	m.registry.MustRegister(m.unary, m.stream, m.ingested, m.rejected, m.batches, m.commitSeconds, m.uncertaintySeconds, buildInfo(),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "computescale_uncertainty_kept_total",
+			Help: "Rank-uncertainty analyses kept current (by the worker, or for a default request)."},
+			func() float64 { return float64(s.uncertainty.kept.Load()) }),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		gauge("computescale_watch_subscribers", "Live watch streams.", func() float64 { return float64(s.hub.subscribers()) }),
 		gauge("computescale_watch_max_lag_revisions", "Largest gap between the newest revision and what a live watcher was sent.",

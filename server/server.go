@@ -151,14 +151,14 @@ func New(cfg Config) (*Server, error) {
 	s.analysing = make(chan struct{}, 1)
 	ctx, stop := context.WithCancel(context.Background())
 	s.stopWorkers = stop
-	if cfg.KeepUncertainty {
-		from := s.store.Revision() + 1
-		s.workers.Go(func() { s.runUncertainty(ctx, from) })
-	}
 	s.calls = newCallerLimiters(s.limits.CallsPerSecond, int(max(s.limits.CallsPerSecond, 1)))
 	// The burst admits one full batch, so any legal batch can pass.
 	s.records = newCallerLimiters(s.limits.IngestRecordsPerSecond, max(int(s.limits.IngestRecordsPerSecond), s.maxBatch))
 	s.metrics = newMetrics(s)
+	if cfg.KeepUncertainty { // last: the worker observes metrics
+		from := s.store.Revision() + 1
+		s.workers.Go(func() { s.runUncertainty(ctx, from) })
+	}
 	// NOT_SERVING until Serve says otherwise: probes must not route traffic
 	// to a server that is still starting.
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)

@@ -116,6 +116,12 @@ func (s *Server) analysePaced(ctx context.Context, year int, version uint64, sam
 	if s.afterSnapshot != nil {
 		s.afterSnapshot(rev)
 	}
+	by := "request"
+	if pace != nil { // only the worker paces itself
+		by = "worker"
+	}
+	start := time.Now()
+	defer func() { s.metrics.uncertaintySeconds.WithLabelValues(by).Observe(time.Since(start).Seconds()) }()
 	u, err := estimator.RankUncertainty(ctx, in, m, estimator.UncertaintyConfig{
 		Samples: samples, Seed: seed, Assumptions: a, Workers: workers, Pace: pace,
 	})

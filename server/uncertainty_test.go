@@ -2,8 +2,11 @@ package server_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -144,6 +147,24 @@ func TestRankUncertainty(t *testing.T) {
 			wantViolation(t, err, c.field)
 		})
 	}
+	t.Run("OKMetrics", func(t *testing.T) {
+		var text strings.Builder
+		mfs, err := e.srv.Registry().Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if _, err := expfmt.MetricFamilyToText(&text, mf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// The default analysis was kept; it and the seed-7 ones were computed for calls.
+		for _, want := range []string{"computescale_uncertainty_kept_total 1", `computescale_uncertainty_analysis_seconds_count{by="request"} `} {
+			if !strings.Contains(text.String(), want) {
+				t.Errorf("metrics lack %s", want)
+			}
+		}
+	})
 	t.Run("ErrDeadline", func(t *testing.T) {
 		c, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 		defer cancel()
