@@ -47,23 +47,29 @@ const maxJudgementRedraws = 200
 //
 // Nodes are visited depth first, so one rng gives one weighting whatever
 // else is sampled.
+//
+// A leaf's global weight is the product of the perturbed local weights on its
+// path, as SynthesizeWeights defines it; the hierarchy was validated by
+// Methodology.Weights, and perturbed local weights are positive and sum to 1,
+// so the product is taken here directly (SynthesizeWeights' field paths were
+// a quarter of an analysis's allocations).
 func perturbWeights(root WeightNode, steps int, spread float64, rng *rand.Rand) (map[string]float64, error) {
-	weights, _, err := SynthesizeWeights(perturbNode(root, steps, spread, rng))
-	return weights, err
+	leaves := make(map[string]float64, numLeaves)
+	perturbNode(root, 1, steps, spread, rng, leaves)
+	return leaves, nil
 }
 
-// perturbNode returns a copy of n whose internal nodes carry explicit,
-// perturbed local weights.
-func perturbNode(n WeightNode, steps int, spread float64, rng *rand.Rand) WeightNode {
+// perturbNode sets the global weight of every leaf under n, whose own global
+// weight is global, perturbing each internal node's local weights.
+func perturbNode(n WeightNode, global float64, steps int, spread float64, rng *rand.Rand, leaves map[string]float64) {
 	if len(n.Children) == 0 {
-		return WeightNode{Code: n.Code}
+		leaves[n.Code] = global
+		return
 	}
-	out := WeightNode{Code: n.Code, Weights: perturbLocal(n, steps, spread, rng)}
-	out.Children = make([]WeightNode, len(n.Children))
+	local := perturbLocal(n, steps, spread, rng)
 	for i, c := range n.Children {
-		out.Children[i] = perturbNode(c, steps, spread, rng)
+		perturbNode(c, global*local[i], steps, spread, rng, leaves)
 	}
-	return out
 }
 
 func perturbLocal(n WeightNode, steps int, spread float64, rng *rand.Rand) []float64 {
