@@ -17,7 +17,7 @@ const (
 	NormTarget    NormMethod = iota // value / target × 100, the blue book's (default)
 	NormMinMax                      // (value − min) / (max − min) × 100
 	NormZScore                      // (value − mean) / sd
-	NormRank                        // 1 for the largest value
+	NormRank                        // (n − rank + 1) / n × 100: 100 for the largest value
 	NormGoalposts                   // min-max between fixed posts, clamped to 0..100
 	numNormMethods
 )
@@ -101,6 +101,32 @@ func Rank(values []float64) ([]float64, error) {
 		}
 	}
 	return out, nil
+}
+
+// RankScore scores present values by rank so that the largest scores highest,
+// as every other normalisation does and as the composite reads scores:
+//
+//	score = (n − rank + 1) / n × 100
+//
+// where rank is Rank's (1 for the largest, ties sharing the best) and n the
+// number of present values. The largest scores 100, the smallest 100/n; ties
+// share the better score (4, 3, 3, 1 of 4 → 100, 75, 75, 25). Scaling to
+// 0..100 keeps rank scores on the scale of target scaling and min-max, so the
+// methodology's tier threshold and a mix of methods still mean something, and
+// never reaching 0 keeps them valid under a geometric mean. Rank itself stays
+// 1-for-the-best: league tables and composite ranking use it.
+func RankScore(values []float64) ([]float64, error) {
+	ranks, err := Rank(values)
+	if err != nil {
+		return nil, err
+	}
+	n := 0
+	for _, v := range values {
+		if !math.IsNaN(v) {
+			n++
+		}
+	}
+	return mapPresent(ranks, func(r float64) float64 { return (float64(n) - r + 1) / float64(n) * 100 })
 }
 
 // Goalposts rescales between a low and a high post and clamps:
@@ -217,7 +243,7 @@ func Normalize(values []float64, spec NormSpec, b Bounds) ([]float64, error) {
 	case NormZScore:
 		return ZScore(values, b.Mean, b.SD)
 	case NormRank:
-		return Rank(values)
+		return RankScore(values)
 	case NormGoalposts:
 		return Goalposts(values, spec.Lo, spec.Hi)
 	}

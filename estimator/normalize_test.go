@@ -62,12 +62,19 @@ func TestNormalizers(t *testing.T) {
 		// Ties share the best rank and the next rank skips: 1, 1, 3, 3, 5.
 		{"RankTies", estimator.Rank, []float64{10, nan, 40, 20, 40, 20}, []float64{5, nan, 1, 3, 1, 3}, ""},
 		{"RankAllMissing", estimator.Rank, []float64{nan, nan}, []float64{nan, nan}, ""},
+		// Four present: (4−rank+1)/4×100, the largest scoring highest.
+		{"RankScore", estimator.RankScore, v, []float64{25, nan, 100, 50, 75}, ""},
+		// Five present, ranks 5, 1, 3, 1, 3: ties share the better score.
+		{"RankScoreTies", estimator.RankScore, []float64{10, nan, 40, 20, 40, 20}, []float64{20, nan, 100, 60, 100, 60}, ""},
+		{"RankScoreOne", estimator.RankScore, []float64{nan, 7}, []float64{nan, 100}, ""},
+		{"RankScoreAllMissing", estimator.RankScore, []float64{nan, nan}, []float64{nan, nan}, ""},
 		// (10−15)/20 → −25 → 0; (40−15)/20 → 125 → 100; 25; 75.
 		{"Goalposts", func(v []float64) ([]float64, error) { return estimator.Goalposts(v, 15, 35) }, v, []float64{0, nan, 100, 25, 75}, ""},
 		{"ErrGoalpostsEqual", func(v []float64) ([]float64, error) { return estimator.Goalposts(v, 15, 15) }, v, nil, "hi"},
 		{"ErrGoalpostsNaN", func(v []float64) ([]float64, error) { return estimator.Goalposts(v, nan, 15) }, v, nil, "hi"},
 		{"ErrInfValue", func(v []float64) ([]float64, error) { return estimator.Target(v, 40) }, []float64{1, math.Inf(1)}, nil, "values[1]"},
 		{"ErrInfRank", estimator.Rank, []float64{math.Inf(-1)}, nil, "values[0]"},
+		{"ErrInfRankScore", estimator.RankScore, []float64{math.Inf(-1)}, nil, "values[0]"},
 		{"Empty", func(v []float64) ([]float64, error) { return estimator.MinMax(v, 0, 1) }, nil, []float64{}, ""},
 	}
 	for _, tt := range tests {
@@ -139,7 +146,8 @@ func TestNormalize(t *testing.T) {
 		{"TargetFromBaseYearMax", estimator.NormSpec{}, b, []float64{25, nan, 100, 50, 75}, ""},
 		{"MinMax", estimator.NormSpec{Method: estimator.NormMinMax}, b, []float64{0, nan, 100, 100.0 / 3, 200.0 / 3}, ""},
 		{"ZScore", estimator.NormSpec{Method: estimator.NormZScore}, b, []float64{-15 / sd, nan, 15 / sd, -5 / sd, 5 / sd}, ""},
-		{"Rank", estimator.NormSpec{Method: estimator.NormRank}, estimator.Bounds{}, []float64{4, nan, 1, 3, 2}, ""},
+		// The largest scores highest, as in every other method.
+		{"Rank", estimator.NormSpec{Method: estimator.NormRank}, estimator.Bounds{}, []float64{25, nan, 100, 50, 75}, ""},
 		{"Goalposts", estimator.NormSpec{Method: estimator.NormGoalposts, Lo: 15, Hi: 35}, estimator.Bounds{}, []float64{0, nan, 100, 25, 75}, ""},
 		{"ErrNoBounds", estimator.NormSpec{Method: estimator.NormMinMax}, estimator.Bounds{}, nil, "bounds"},
 		{"ErrMethod", estimator.NormSpec{Method: 9}, b, nil, "method"},

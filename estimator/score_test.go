@@ -87,6 +87,45 @@ func TestScoreYearBaseYearStandsInForTarget(t *testing.T) {
 	}
 }
 
+// With every indicator increasing in the same order of provinces, any
+// normalisation that scores a larger value higher must rank the provinces in
+// that order: rank normalisation once ranked them backwards.
+func TestScoreYearRankNormOrdersLikeTarget(t *testing.T) {
+	v := NewYearValues()
+	for i, p := range Provinces() {
+		q := float64(i * 7 % NumProvinces) // a shuffled order, not code order
+		v.Set("industry.devices", p.Code, 10+q*q)
+		v.Set("tech.rnd", p.Code, 1+3*q)
+	}
+	rankBy := func(norm NormMethod) []int {
+		m := twoLeafMethodology()
+		m.Norm = norm
+		if norm != NormTarget {
+			m.Indicators = nil
+		}
+		w, _, err := m.Weights()
+		if err != nil {
+			t.Fatal(err)
+		}
+		scores, err := ScoreYear(ScoreInputs{Year: 2024, Values: v}, m, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ranks := make([]int, len(scores))
+		for i, s := range scores {
+			ranks[i] = s.Rank
+		}
+		return ranks
+	}
+	target, rank := rankBy(NormTarget), rankBy(NormRank)
+	for i, p := range Provinces() {
+		want := NumProvinces - i*7%NumProvinces // the largest q ranks 1
+		if target[i] != want || rank[i] != want {
+			t.Errorf("%s: rank %d by target, %d by rank normalisation, want %d", p.Name, target[i], rank[i], want)
+		}
+	}
+}
+
 func TestMethodologyWeights(t *testing.T) {
 	t.Run("DefaultIsEqualPerLevel", func(t *testing.T) {
 		w, _, err := DefaultMethodology().Weights()

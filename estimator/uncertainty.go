@@ -332,8 +332,6 @@ func checkUncertainty(m Methodology, cfg UncertaintyConfig) error {
 				bad(f, "unknown normalisation method %d", nm)
 			case nm == NormGoalposts && m.Norm != NormGoalposts:
 				bad(f, "goalposts need posts per indicator; only the methodology's own goalposts can be an alternative")
-			case nm == NormRank && m.Norm != NormRank:
-				bad(f, "rank normalisation scores 1 for the best value, which a composite reads as the worst; it cannot be an alternative")
 			case nm == NormZScore && geometric:
 				bad(f, "z-scores can be negative and have no geometric mean; drop them or keep aggregation fixed and arithmetic")
 			}

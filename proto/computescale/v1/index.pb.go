@@ -87,7 +87,8 @@ const (
 	NormalizationMethod_NORMALIZATION_METHOD_MIN_MAX NormalizationMethod = 2
 	// (value − mean) / population standard deviation.
 	NormalizationMethod_NORMALIZATION_METHOD_Z_SCORE NormalizationMethod = 3
-	// Rank, 1 = largest.
+	// (n − rank + 1) / n × 100, rank 1 for the largest of n present values
+	// (ties share the better score): the largest scores 100.
 	NormalizationMethod_NORMALIZATION_METHOD_RANK NormalizationMethod = 4
 	// (value − low) / (high − low) × 100, clamped to 0..100.
 	NormalizationMethod_NORMALIZATION_METHOD_GOALPOSTS NormalizationMethod = 5
