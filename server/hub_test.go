@@ -3,10 +3,15 @@ package server_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"google.golang.org/grpc"
+
+	"github.com/computescale/computescale/client"
 	"github.com/computescale/computescale/estimator"
 	pb "github.com/computescale/computescale/proto/computescale/v1"
 	"github.com/computescale/computescale/store"
@@ -91,7 +96,8 @@ func (g gapped) ScoreInputs(year int, version uint64) (estimator.ScoreInputs, es
 	return in, m, w, out(rev), err
 }
 
-func (g gapped) Revision() uint64       { return out(g.Store.Revision()) }
+func (g gapped) Revision() uint64 { return out(g.Store.Revision()) }
+
 func (g gapped) OldestRevision() uint64 { return out(g.Store.OldestRevision()) }
 
 func (g gapped) Changes(from uint64, limit int) ([]store.Change, error) {
@@ -158,5 +164,59 @@ func TestWatchAcrossRevisionGaps(t *testing.T) {
 				t.Fatalf("%s: revision %d is a gap of the store", r.name, resp.GetRevision())
 			}
 		}
+	}
+}
+
+// BenchmarkIngestWithStalledWatchers is the commit latency of 1-record
+// batches (send to ack) with no watcher, then with 10 watchers that never
+// read (small HTTP/2 windows, so they stall at once and are cut off once
+// the buffer's 256 responses are full too), in one run: the hub must not put
+// them on the commit path. "cut-off" counts the watchers dropped by the end.
+func BenchmarkIngestWithStalledWatchers(b *testing.B) {
+	for _, stalled := range []int{0, 10} {
+		b.Run(fmt.Sprintf("stalled=%d", stalled), func(b *testing.B) {
+			e := newBenchEnv(b)
+			e.putChips()
+			// Index inputs, so that commits also rescore and responses
+			// carry score events (a few KB each): the stalled watchers fill
+			// their windows within a few dozen revisions.
+			if err := e.putObservations(e.admin, loadObservations(1)); err != nil {
+				b.Fatal(err)
+			}
+			slow, err := client.New(e.addr, client.WithToken(readerToken),
+				client.WithDialOptions(grpc.WithInitialWindowSize(64<<10), grpc.WithInitialConnWindowSize(64<<10)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer slow.Close()
+			for range stalled {
+				st, err := watchStub(slow).Watch(b.Context(), &pb.WatchRequest{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				startAfter(b, st)
+			}
+			ing, err := e.vendorA.Ingest.IngestShipments(b.Context())
+			if err != nil {
+				b.Fatal(err)
+			}
+			acks := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for i := range b.N {
+				rec := aiServer(fmt.Sprintf("st-%d", i), loadProvinces[i%len(loadProvinces)], 2020+i%6, 1+i%7)
+				t0 := time.Now()
+				if err := ing.Send(&pb.IngestShipmentsRequest{BatchId: uint64(i + 1), Records: []*pb.ShipmentRecord{rec}}); err != nil {
+					b.Fatal(err)
+				}
+				if resp, err := ing.Recv(); err != nil || resp.GetError() != nil {
+					b.Fatalf("ack: %v %v", err, resp.GetError())
+				}
+				acks = append(acks, time.Since(t0))
+			}
+			b.StopTimer()
+			b.ReportMetric(micros(percentile(acks, 50)), "p50-µs")
+			b.ReportMetric(micros(percentile(acks, 99)), "p99-µs")
+			b.ReportMetric(float64(stalled-e.srv.WatchSubscribers()), "cut-off")
+		})
 	}
 }

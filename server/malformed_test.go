@@ -25,8 +25,10 @@ func (wireCodec) Marshal(v any) ([]byte, error) {
 	}
 	return proto.Marshal(v.(proto.Message))
 }
+
 func (wireCodec) Unmarshal(data []byte, v any) error { return proto.Unmarshal(data, v.(proto.Message)) }
-func (wireCodec) Name() string                       { return "proto" }
+
+func (wireCodec) Name() string { return "proto" }
 
 var _ encoding.Codec = wireCodec{}
 

@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"fmt"
+	"math"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -9,8 +11,107 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/computescale/computescale/client"
+	"github.com/computescale/computescale/estimator"
 	pb "github.com/computescale/computescale/proto/computescale/v1"
 )
+
+// TestPutObservationsResumesAcrossRestart is TestIngestResumesAcrossRestart
+// for the observations stream, which shares the client's batch machinery:
+// after a hard restart mid-stream every observation is stored exactly once.
+func TestPutObservationsResumesAcrossRestart(t *testing.T) {
+	e := newEnv(t)
+	codes := []string{"industry.devices", "industry.chips", "industry.software", "tech.patent_applications", "tech.patent_grants",
+		"tech.rnd", "env.bandwidth", "env.it_spend", "env.open_data", "app.digital_economy"}
+	var obs []*pb.Observation
+	for _, p := range estimator.Provinces()[:30] {
+		for i, code := range codes {
+			obs = append(obs, observation(strconv.FormatUint(uint64(p.Code), 10), 2024, code, float64(1+i)))
+		}
+	}
+	restarted := false
+	sum, err := e.admin.PutObservations(ctx(t), obs, client.IngestOptions{
+		BatchSize: 10, Window: 4,
+		OnAck: func(b client.BatchResult) {
+			if b.Index == 5 && !restarted {
+				restarted = true
+				e.restart()
+			}
+		},
+	})
+	if err != nil {
+		t.Fatalf("put observations across restart: %v", err)
+	}
+	if !restarted || sum.Batches != 30 || len(sum.Rejected) != 0 || sum.Created > 300 || sum.Created+sum.Unchanged < 300 {
+		t.Fatalf("restarted %v, summary %+v", restarted, sum)
+	}
+	scores, err := e.reader.ListIndex(ctx(t), 2024, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	present := 0
+	for _, s := range scores {
+		for _, l := range s.GetLeaves() {
+			if l.GetPresent() {
+				present++
+			}
+		}
+	}
+	if present != 300 {
+		t.Errorf("%d observed leaves, want 300", present)
+	}
+}
+
+// TestBadObservationsRejectBatch sends, for each kind of bad input, a batch
+// of a good observation followed by the bad one: the batch is rejected whole
+// with the right code and a BadRequest violation naming the bad entry's
+// field, the revision does not move, and the good observation is not stored.
+func TestBadObservationsRejectBatch(t *testing.T) {
+	e := newEnv(t)
+	stored := e.putObs(e.admin, false, observation("CN-SX", 2024, "tech.rnd", 5))
+	if stored.Err != nil {
+		t.Fatal(stored.Err)
+	}
+	with := func(f func(o *pb.Observation)) *pb.Observation {
+		o := observation("CN-GD", 2024, "industry.devices", 10)
+		f(o)
+		return o
+	}
+	for _, tc := range []struct {
+		name  string
+		bad   []*pb.Observation
+		code  codes.Code
+		field string
+	}{
+		{"ErrUnknownIndicator", []*pb.Observation{with(func(o *pb.Observation) { o.Indicator = "industry.widgets" })}, codes.InvalidArgument, "observations[1].indicator"},
+		{"ErrDerivedIndicator", []*pb.Observation{with(func(o *pb.Observation) { o.Indicator, o.Unit = "scale.ai", "EFlops" })}, codes.InvalidArgument, "observations[1].indicator"},
+		{"ErrWrongUnit", []*pb.Observation{with(func(o *pb.Observation) { o.Unit = "units" })}, codes.InvalidArgument, "observations[1].unit"},
+		{"ErrNegative", []*pb.Observation{with(func(o *pb.Observation) { o.Value = -1 })}, codes.InvalidArgument, "observations[1].value"},
+		{"ErrNaN", []*pb.Observation{with(func(o *pb.Observation) { o.Value = math.NaN() })}, codes.InvalidArgument, "observations[1].value"},
+		{"ErrInf", []*pb.Observation{with(func(o *pb.Observation) { o.Value = math.Inf(1) })}, codes.InvalidArgument, "observations[1].value"},
+		{"ErrUnknownProvince", []*pb.Observation{with(func(o *pb.Observation) { o.Province = "Atlantis" })}, codes.InvalidArgument, "observations[1].province"},
+		{"ErrYearTooEarly", []*pb.Observation{with(func(o *pb.Observation) { o.Year = 1989 })}, codes.InvalidArgument, "observations[1].year"},
+		{"ErrYearTooLate", []*pb.Observation{with(func(o *pb.Observation) { o.Year = 2027 })}, codes.InvalidArgument, "observations[1].year"}, // the clock says 2025
+		{"ErrDuplicateKey", []*pb.Observation{observation("Guangdong", 2024, "tech.rnd", 1), observation("广东", 2024, "tech.rnd", 2)}, codes.InvalidArgument, "observations[2].indicator"},
+		{"ErrChangedWithoutReplace", []*pb.Observation{observation("CN-SX", 2024, "tech.rnd", 6)}, codes.AlreadyExists, "observations[1].value"},
+		// Over 10 times the largest stored tech.rnd (5): the default bound.
+		{"ErrImplausibleValue", []*pb.Observation{observation("CN-GD", 2024, "tech.rnd", 51)}, codes.InvalidArgument, "observations[1].value"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			batch := append([]*pb.Observation{observation("CN-HE", 2024, "industry.devices", 10)}, tc.bad...)
+			ack := e.putObs(e.stat, false, batch...)
+			if status.Code(ack.Err) != tc.code {
+				t.Fatalf("%v, want %s", ack.Err, tc.code)
+			}
+			wantViolation(t, ack.Err, tc.field)
+			if ack.Created+ack.Replaced+ack.Unchanged != 0 || ack.Revision != stored.Revision {
+				t.Errorf("ack %+v, want nothing counted at revision %d", ack, stored.Revision)
+			}
+			if l := indexLeaf(e.score("CN-HE", 2024, 0), "industry.devices"); l.GetPresent() {
+				t.Errorf("the good observation of the rejected batch was stored: %v", l)
+			}
+		})
+	}
+}
 
 // TestStatisticsOwnership: only statisticians and admins put statistics; a
 // value far above what is stored for its indicator is refused unless the

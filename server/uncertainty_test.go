@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/prometheus/common/expfmt"
-
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"

@@ -15,10 +15,30 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
 	"github.com/computescale/computescale/client"
 )
+
+func TestHealthFollowsLifecycle(t *testing.T) {
+	e := newEnv(t)
+	h := healthpb.NewHealthClient(e.reader.Conn())
+	check := func(svc string) healthpb.HealthCheckResponse_ServingStatus {
+		resp, err := h.Check(ctx(t), &healthpb.HealthCheckRequest{Service: svc})
+		if err != nil {
+			t.Fatalf("health %q: %v", svc, err)
+		}
+		return resp.GetStatus()
+	}
+	if check("") != healthpb.HealthCheckResponse_SERVING || check("computescale.v1.IngestService") != healthpb.HealthCheckResponse_SERVING {
+		t.Fatal("not SERVING after start")
+	}
+	e.srv.SetServing(false) // what Close does first when draining
+	if check("") != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Error("still SERVING while draining")
+	}
+}
 
 // testPKI is a CA with a server certificate for 127.0.0.1 and a client
 // certificate, generated per test.

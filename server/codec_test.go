@@ -116,10 +116,14 @@ type sendOnlyStream struct {
 	head chan metadata.MD
 }
 
-func (s *sendOnlyStream) Context() context.Context        { return s.ctx }
+func (s *sendOnlyStream) Context() context.Context { return s.ctx }
+
 func (s *sendOnlyStream) SendHeader(md metadata.MD) error { s.head <- md; return nil }
-func (s *sendOnlyStream) SetHeader(metadata.MD) error     { return nil }
-func (s *sendOnlyStream) SetTrailer(metadata.MD)          {}
+
+func (s *sendOnlyStream) SetHeader(metadata.MD) error { return nil }
+
+func (s *sendOnlyStream) SetTrailer(metadata.MD) {}
+
 func (s *sendOnlyStream) Send(r *pb.WatchResponse) error {
 	select {
 	case s.got <- r:

@@ -1,8 +1,6 @@
 package server
 
 import (
-	"log/slog"
-	"path/filepath"
 	"testing"
 
 	"google.golang.org/grpc/encoding"
@@ -12,7 +10,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/computescale/computescale/proto/computescale/v1"
-	"github.com/computescale/computescale/store"
 )
 
 func testResponse() *pb.WatchResponse {
@@ -84,69 +81,4 @@ func TestServerCodec(t *testing.T) {
 			t.Fatal("marshal of an unencodable response succeeded (empty bytes would be sent)")
 		}
 	})
-}
-
-// TestHubSharesEncodedResponses: watchers with one filter receive the very
-// same encoded response (one marshal per filter and revision), watchers with
-// another filter their own, and the bytes decode to what the filter passes.
-func TestHubSharesEncodedResponses(t *testing.T) {
-	db, err := store.Open(filepath.Join(t.TempDir(), "hub.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	h := newHub(db, slog.New(slog.DiscardHandler), 4, 0)
-	defer h.close()
-	all := []*watcher{h.newWatcher(filter{}, 0), h.newWatcher(filter{}, 0)}
-	meth := h.newWatcher(filter{kinds: []pb.EventKind{pb.EventKind_EVENT_KIND_METHODOLOGY}}, 0)
-	for _, w := range append(all, meth) {
-		if joined, _ := h.join(w, ^uint64(0)); !joined {
-			t.Fatal("not joined")
-		}
-	}
-	r := testResponse()
-	h.offer(r.Revision, r.Events)
-	a, b, m := pop(t, all[0]), pop(t, all[1]), pop(t, meth)
-	if a != b {
-		t.Error("watchers with the same filter got different responses")
-	}
-	if a == m {
-		t.Error("watchers with different filters got the same response")
-	}
-	for _, tc := range []struct {
-		e    *encodedResponse
-		want int
-	}{{a, 2}, {m, 1}} {
-		var back pb.WatchResponse
-		if err := proto.Unmarshal(tc.e.data, &back); err != nil {
-			t.Fatal(err)
-		}
-		if !proto.Equal(&back, tc.e.WatchResponse) || len(back.Events) != tc.want || back.Revision != 7 {
-			t.Errorf("decoded %v, want %v with %d events", &back, tc.e.WatchResponse, tc.want)
-		}
-	}
-}
-
-func pop(t *testing.T, w *watcher) *encodedResponse {
-	t.Helper()
-	run, st, _ := w.next(nil)
-	if len(run) != 1 || st != watchLive {
-		t.Fatalf("watcher: %d responses taken (state %d), want 1", len(run), st)
-	}
-	return run[0]
-}
-
-// OfferToWatchers queues one response for every live watcher, as the hub
-// would, except that its encoded bytes are those of wire while its message
-// is msg: a gRPC client that receives wire got the hub's bytes as they are,
-// an in-process stream that receives msg got the message.
-func (s *Server) OfferToWatchers(wire, msg *pb.WatchResponse) int {
-	e := encodeResponse(wire)
-	e.WatchResponse = msg
-	s.hub.mu.Lock()
-	defer s.hub.mu.Unlock()
-	for w := range s.hub.subs {
-		w.offer([]*encodedResponse{e}, s.hub.bufSize)
-	}
-	return len(s.hub.subs)
 }
