@@ -79,6 +79,18 @@ func (s *Store) commit(ctx context.Context, actor string, cmps []clientv3.Cmp, o
 	return uint64(resp.Header.Revision), resp.Succeeded, nil
 }
 
+// commitApplied commits one write transaction and waits until this node's
+// view has applied it; ok is false when a compared key changed since it was
+// read (the caller reads again).
+func (s *Store) commitApplied(ctx context.Context, actor string, cmps []clientv3.Cmp, ops []clientv3.Op) (rev uint64, a applied, ok bool, err error) {
+	rev, ok, err = s.commit(ctx, actor, cmps, ops)
+	if err != nil || !ok {
+		return rev, applied{}, ok, err
+	}
+	a, err = s.waitApplied(rev)
+	return rev, a, true, err
+}
+
 // etcdError maps what etcd refuses to the domain's codes.
 func etcdError(what string, err error) error {
 	switch {
@@ -333,16 +345,12 @@ func (s *Store) Retract(vendor string, ids []string, allowMissing bool) (store.R
 			res.Revision = s.Revision()
 			return res, nil
 		}
-		rev, ok, err := s.commit(ctx, vendor, cmps, ops)
+		rev, a, ok, err := s.commitApplied(ctx, vendor, cmps, ops)
 		if err != nil {
 			return store.RetractResult{}, err
 		}
 		if !ok {
 			continue
-		}
-		a, err := s.waitApplied(rev)
-		if err != nil {
-			return store.RetractResult{}, err
 		}
 		if local, ok := a.res.(store.RetractResult); ok {
 			res.ScoresChanged = local.ScoresChanged
@@ -377,16 +385,12 @@ func (s *Store) PutChip(spec estimator.ChipSpec) (store.PutChipResult, error) {
 		if err != nil {
 			return store.PutChipResult{}, err
 		}
-		rev, ok, err := s.commit(ctx, "", []clientv3.Cmp{cmp}, []clientv3.Op{clientv3.OpPut(k, string(v))})
+		rev, a, ok, err := s.commitApplied(ctx, "", []clientv3.Cmp{cmp}, []clientv3.Op{clientv3.OpPut(k, string(v))})
 		if err != nil {
 			return store.PutChipResult{}, err
 		}
 		if !ok {
 			continue
-		}
-		a, err := s.waitApplied(rev)
-		if err != nil {
-			return store.PutChipResult{}, err
 		}
 		res, _ := a.res.(store.PutChipResult)
 		res.Revision = rev
@@ -475,16 +479,12 @@ func (s *Store) PutObservationsWith(actor string, obs []estimator.Observation, o
 			res.Revision = s.Revision()
 			return res, nil
 		}
-		rev, ok, err := s.commit(ctx, actor, cmps, ops)
+		rev, a, ok, err := s.commitApplied(ctx, actor, cmps, ops)
 		if err != nil {
 			return store.ObservationResult{}, err
 		}
 		if !ok {
 			continue
-		}
-		a, err := s.waitApplied(rev)
-		if err != nil {
-			return store.ObservationResult{}, err
 		}
 		if local, ok := a.res.(store.ObservationResult); ok {
 			res.ScoresChanged = local.ScoresChanged
@@ -527,17 +527,13 @@ func (s *Store) PutMethodology(m estimator.Methodology) (store.MethodologyResult
 		if err != nil {
 			return store.MethodologyResult{}, err
 		}
-		rev, ok, err := s.commit(ctx, "", []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(k), "=", 0)},
+		rev, a, ok, err := s.commitApplied(ctx, "", []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(k), "=", 0)},
 			[]clientv3.Op{clientv3.OpPut(k, string(v))})
 		if err != nil {
 			return store.MethodologyResult{}, err
 		}
 		if !ok {
 			continue
-		}
-		a, err := s.waitApplied(rev)
-		if err != nil {
-			return store.MethodologyResult{}, err
 		}
 		res, _ := a.res.(store.MethodologyResult)
 		res.Revision = rev
