@@ -2,15 +2,10 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/csv"
 	"encoding/json"
-	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestCLI runs the client commands against one server loaded like the demo:
@@ -18,24 +13,8 @@ import (
 // formats, errors with the server's field violations, every violation of a
 // rejected batch, and the version, retract, compact and chips commands.
 func TestCLI(t *testing.T) {
-	dir := t.TempDir()
-	cfg := serveConfig{db: filepath.Join(dir, "s.db"), listen: "127.0.0.1:0", logFormat: "text", logLevel: "error",
-		shutdownGrace: time.Second, maxBatch: 10000, maxRecv: 32 << 20}
-	tokens, secrets, err := demoTokens("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := startServer(cfg, tokens)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	if err := loadDemo(context.Background(), m.Addr(), secrets, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	as := func(who string, args ...string) []string {
-		return append(args, "--addr", m.Addr(), "--token", secrets[who])
-	}
+	e := startDemoEnv(t)
+	as, write := e.as, e.write
 	mustRun := func(t *testing.T, args ...string) string {
 		t.Helper()
 		out, errOut, err := run(t, args...)
@@ -43,13 +22,6 @@ func TestCLI(t *testing.T) {
 			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, errOut)
 		}
 		return out
-	}
-	write := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
 	}
 	totalOf := func(t *testing.T, js string) string {
 		t.Helper()

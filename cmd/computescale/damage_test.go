@@ -33,16 +33,9 @@ func damageChipsPage(t *testing.T, path string) uint64 {
 // answers DataLoss naming the page rather than Internal. A database another
 // server holds is refused with a message saying so.
 func TestDamagedDatabase(t *testing.T) {
-	cfg := serveConfig{db: filepath.Join(t.TempDir(), "d.db"), listen: "127.0.0.1:0", logFormat: "text", logLevel: "error",
-		shutdownGrace: time.Second, maxBatch: 1000, maxRecv: 32 << 20, watchBuffer: 16, progressInterval: time.Second}
-	tokens, secrets, err := demoTokens("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := startServer(cfg, tokens)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := cliServeConfig(filepath.Join(t.TempDir(), "d.db"))
+	cfg.maxBatch, cfg.watchBuffer, cfg.progressInterval = 1000, 16, time.Second
+	m, tokens, secrets := startCLIServer(t, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := loadCatalogOnly(ctx, m.Addr(), secrets[demoAdmin]); err != nil {

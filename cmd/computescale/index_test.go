@@ -1,44 +1,16 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestIndexCommands runs index, ahp, methodology and an observation feed
 // through ingest against one server loaded like the demo.
 func TestIndexCommands(t *testing.T) {
-	dir := t.TempDir()
-	cfg := serveConfig{db: filepath.Join(dir, "s.db"), listen: "127.0.0.1:0", logFormat: "text", logLevel: "error",
-		shutdownGrace: time.Second, maxBatch: 10000, maxRecv: 32 << 20}
-	tokens, secrets, err := demoTokens("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := startServer(cfg, tokens)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	if err := loadDemo(context.Background(), m.Addr(), secrets, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	as := func(who string, args ...string) []string {
-		return append(args, "--addr", m.Addr(), "--token", secrets[who])
-	}
-	write := func(name, content string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	e := startDemoEnv(t)
+	as, write := e.as, e.write
 
 	t.Run("OKUncertainty", func(t *testing.T) {
 		out, errOut, err := run(t, as(demoReader, "uncertainty", "--year", "2024", "--samples", "50", "--seed", "3")...)

@@ -90,15 +90,7 @@ func TestIngestFeedReportsLines(t *testing.T) {
 	// Start a demo server in the background to ingest into.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cfg := serveConfig{db: filepath.Join(dir, "s.db"), listen: "127.0.0.1:0", logFormat: "text", logLevel: "error", shutdownGrace: time.Second, maxBatch: 10000, maxRecv: 32 << 20}
-	tokens, secrets, err := demoTokens("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := startServer(cfg, tokens)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, _, secrets := startCLIServer(t, cliServeConfig(filepath.Join(dir, "s.db")))
 	defer m.Close()
 	if err := loadCatalogOnly(ctx, m.Addr(), secrets[demoAdmin]); err != nil {
 		t.Fatal(err)

@@ -79,16 +79,9 @@ func TestConfigPrecedence(t *testing.T) {
 // watch stream open: the watch ends with Unavailable, Close returns, and
 // every acknowledged batch is in the file afterwards.
 func TestGracefulShutdown(t *testing.T) {
-	cfg := serveConfig{db: filepath.Join(t.TempDir(), "g.db"), listen: "127.0.0.1:0", logFormat: "text", logLevel: "error",
-		shutdownGrace: 2 * time.Second, maxBatch: 1000, maxRecv: 32 << 20, watchBuffer: 256, progressInterval: time.Second}
-	tokens, secrets, err := demoTokens("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := startServer(cfg, tokens)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := cliServeConfig(filepath.Join(t.TempDir(), "g.db"))
+	cfg.shutdownGrace, cfg.maxBatch, cfg.watchBuffer, cfg.progressInterval = 2*time.Second, 1000, 256, time.Second
+	m, _, secrets := startCLIServer(t, cfg)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := loadCatalogOnly(ctx, m.Addr(), secrets[demoAdmin]); err != nil {

@@ -3,12 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/computescale/computescale/client"
 	pb "github.com/computescale/computescale/proto/computescale/v1"
@@ -17,22 +15,9 @@ import (
 // TestReport writes the report from a server loaded like the demo and
 // checks each file against the server's own answers.
 func TestReport(t *testing.T) {
-	dir := t.TempDir()
-	cfg := serveConfig{db: filepath.Join(dir, "s.db"), listen: "127.0.0.1:0", logFormat: "text", logLevel: "error",
-		shutdownGrace: time.Second, maxBatch: 10000, maxRecv: 32 << 20}
-	tokens, secrets, err := demoTokens("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := startServer(cfg, tokens)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	e := startDemoEnv(t)
+	dir, m, secrets := e.dir, e.m, e.secrets
 	ctx := context.Background()
-	if err := loadDemo(ctx, m.Addr(), secrets, io.Discard); err != nil {
-		t.Fatal(err)
-	}
 	reader, err := client.New(m.Addr(), client.WithToken(secrets[demoReader]))
 	if err != nil {
 		t.Fatal(err)

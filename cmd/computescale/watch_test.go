@@ -62,16 +62,9 @@ func watchUntil(t *testing.T, until string, args ...string) (string, error) {
 
 func TestWatchCommand(t *testing.T) {
 	dir := t.TempDir()
-	cfg := serveConfig{db: filepath.Join(dir, "w.db"), listen: "127.0.0.1:0", logFormat: "text", logLevel: "error", shutdownGrace: time.Second, maxBatch: 10000, maxRecv: 32 << 20,
-		progressInterval: 100 * time.Millisecond}
-	tokens, secrets, err := demoTokens("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := startServer(cfg, tokens)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := cliServeConfig(filepath.Join(dir, "w.db"))
+	cfg.progressInterval = 100 * time.Millisecond
+	m, _, secrets := startCLIServer(t, cfg)
 	defer m.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
