@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"iter"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -74,6 +75,40 @@ func (s *samples) got(b *sub, rev uint64, now time.Time) bool {
 		b.seen++
 	}
 	return b.seen >= s.want
+}
+
+// drainMany receives from one stream that carries the watches [0, ids)
+// until each has seen every commit or the stream ends. recv returns the
+// next message's watch id and its events' revisions; the receipt time is
+// taken as soon as it returns, before the events are looked at.
+func (s *samples) drainMany(ids int, recv func() (id int64, revs iter.Seq[uint64], err error)) {
+	subs := make([]sub, ids)
+	defer func() {
+		for i := range subs {
+			s.merge(&subs[i])
+		}
+	}()
+	left := ids
+	for left > 0 {
+		id, revs, err := recv()
+		if err != nil {
+			return
+		}
+		now := time.Now()
+		if id < 0 || id >= int64(ids) {
+			continue
+		}
+		b := &subs[id]
+		if b.seen >= s.want {
+			continue
+		}
+		for rev := range revs {
+			if s.got(b, rev, now) {
+				left--
+				break
+			}
+		}
+	}
 }
 
 func (s *samples) merge(b *sub) {
@@ -267,34 +302,21 @@ func (t *csTarget) subscribe(ctx context.Context, n int, shared bool, s *samples
 			}
 		}
 		wg.Go(func() {
-			subs := make([]sub, ids)
-			defer func() {
-				for i := range subs {
-					s.merge(&subs[i])
-				}
-			}()
-			left := ids
-			for left > 0 {
+			s.drainMany(ids, func() (int64, iter.Seq[uint64], error) {
 				resp, err := st.Recv()
 				if err != nil {
-					return
+					return 0, nil, err
 				}
-				now := time.Now()
-				id := resp.GetWatchId()
-				if id >= uint64(ids) {
-					continue
-				}
-				b := &subs[id]
-				if b.seen >= s.want {
-					continue
-				}
-				for _, e := range resp.GetResponse().GetEvents() {
-					if s.got(b, e.GetRevision(), now) {
-						left--
-						break
+				// An id beyond int64 turns negative: drainMany skips it
+				// as it skips any id it did not create.
+				return int64(resp.GetWatchId()), func(yield func(uint64) bool) {
+					for _, e := range resp.GetResponse().GetEvents() {
+						if !yield(e.GetRevision()) {
+							return
+						}
 					}
-				}
-			}
+				}, nil
+			})
 		})
 	}
 	return wg.Wait, nil
@@ -396,34 +418,19 @@ func (t *etcdTarget) subscribe(ctx context.Context, n int, shared bool, s *sampl
 			}
 		}
 		wg.Go(func() {
-			subs := make([]sub, ids)
-			defer func() {
-				for i := range subs {
-					s.merge(&subs[i])
-				}
-			}()
-			left := ids
-			for left > 0 {
+			s.drainMany(ids, func() (int64, iter.Seq[uint64], error) {
 				resp, err := st.Recv()
 				if err != nil {
-					return
+					return 0, nil, err
 				}
-				now := time.Now()
-				id := resp.GetWatchId()
-				if id < 0 || id >= int64(ids) {
-					continue
-				}
-				b := &subs[id]
-				if b.seen >= s.want {
-					continue
-				}
-				for _, e := range resp.GetEvents() {
-					if s.got(b, uint64(e.GetKv().GetModRevision()), now) {
-						left--
-						break
+				return resp.GetWatchId(), func(yield func(uint64) bool) {
+					for _, e := range resp.GetEvents() {
+						if !yield(uint64(e.GetKv().GetModRevision())) {
+							return
+						}
 					}
-				}
-			}
+				}, nil
+			})
 		})
 		return nil
 	}
