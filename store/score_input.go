@@ -152,6 +152,25 @@ func readIndexObservations(tx *bbolt.Tx, year int, v estimator.YearValues) error
 // ENotFound. A year that is not an index year gets inputs too (with no
 // observations); the store keeps no scores for it.
 func (db *DB) ScoreInputs(year int, version uint64) (estimator.ScoreInputs, estimator.Methodology, map[string]float64, uint64, error) {
+	return db.readScoreInputs(year, version, false, true)
+}
+
+// NativeScoreInputs is ScoreInputs for the uncertainty analysis
+// (estimator.RankUncertainty), which draws the FP32-equivalent factors: the
+// scale leaves carry native precision, scale.ai FP16 and scale.super FP64
+// EFlops (scale.basic is FP32 either way), for the scored year, the base
+// year and every pooled year alike. It also returns the methodology and the
+// revision the inputs were read at, from one read transaction.
+func (db *DB) NativeScoreInputs(year int, version uint64) (estimator.ScoreInputs, estimator.Methodology, uint64, error) {
+	in, m, _, rev, err := db.readScoreInputs(year, version, true, false)
+	return in, m, rev, err
+}
+
+// readScoreInputs is ScoreInputs (native false) and NativeScoreInputs
+// (native true: the inputs under FP16 and FP64 factors of 1, the
+// methodology returned as stored). The leaf weights are solved only when
+// withWeights is set, since the uncertainty analysis draws its own.
+func (db *DB) readScoreInputs(year int, version uint64, native, withWeights bool) (estimator.ScoreInputs, estimator.Methodology, map[string]float64, uint64, error) {
 	var (
 		in      estimator.ScoreInputs
 		m       estimator.Methodology
@@ -166,55 +185,26 @@ func (db *DB) ScoreInputs(year int, version uint64) (estimator.ScoreInputs, esti
 		if m, err = readMethodology(tx, version); err != nil {
 			return err
 		}
-		if weights, err = db.weightsOf(m); err != nil {
-			return err
+		if withWeights {
+			if weights, err = db.weightsOf(m); err != nil {
+				return err
+			}
 		}
 		years, err := indexYears(tx)
 		if err != nil {
 			return err
 		}
-		in, err = newScoreSource(tx, years, m).inputs(year)
+		scored := m
+		if native {
+			scored.Factors.FP16, scored.Factors.FP64 = 1, 1
+		}
+		in, err = newScoreSource(tx, years, scored).inputs(year)
 		return err
 	})
 	if err != nil {
 		return estimator.ScoreInputs{}, estimator.Methodology{}, nil, 0, err
 	}
 	return in, m, weights, rev, nil
-}
-
-// NativeScoreInputs is ScoreInputs for the uncertainty analysis
-// (estimator.RankUncertainty), which draws the FP32-equivalent factors: the
-// scale leaves carry native precision, scale.ai FP16 and scale.super FP64
-// EFlops (scale.basic is FP32 either way), for the scored year, the base
-// year and every pooled year alike. It also returns the methodology and the
-// revision the inputs were read at, from one read transaction.
-func (db *DB) NativeScoreInputs(year int, version uint64) (estimator.ScoreInputs, estimator.Methodology, uint64, error) {
-	var (
-		in  estimator.ScoreInputs
-		m   estimator.Methodology
-		rev uint64
-	)
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
-		var err error
-		if rev, err = readRevision(tx); err != nil {
-			return err
-		}
-		if m, err = readMethodology(tx, version); err != nil {
-			return err
-		}
-		years, err := indexYears(tx)
-		if err != nil {
-			return err
-		}
-		native := m
-		native.Factors.FP16, native.Factors.FP64 = 1, 1
-		in, err = newScoreSource(tx, years, native).inputs(year)
-		return err
-	})
-	if err != nil {
-		return estimator.ScoreInputs{}, estimator.Methodology{}, 0, err
-	}
-	return in, m, rev, nil
 }
 
 // weightsOf returns a copy of the cached weights when m is the cached
