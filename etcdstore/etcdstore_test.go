@@ -32,9 +32,18 @@ func general(id string, units int64) estimator.Record {
 		Class: estimator.ClassGeneral, Units: units, Components: []estimator.Component{{ChipID: "cpu", Count: 2}}}
 }
 
+// startCluster starts an etcd whose limits fit computescale's batches.
 func startCluster(t *testing.T) *etcdembed.Cluster {
 	t.Helper()
-	c, err := etcdembed.Start(etcdembed.Options{Dir: t.TempDir(), MaxTxnOps: 10000, MaxRequestBytes: 16 << 20})
+	return startClusterWith(t, etcdembed.Options{MaxTxnOps: 10000, MaxRequestBytes: 16 << 20})
+}
+
+// startClusterWith starts an etcd with o in a fresh directory, closed when
+// the test ends.
+func startClusterWith(t *testing.T, o etcdembed.Options) *etcdembed.Cluster {
+	t.Helper()
+	o.Dir = t.TempDir()
+	c, err := etcdembed.Start(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,6 +60,19 @@ func openNode(t *testing.T, c *etcdembed.Cluster, path string) *etcdstore.Store 
 		t.Fatalf("open node %s: %v", path, err)
 	}
 	return s
+}
+
+// twoNodes opens nodes A and B on one cluster, each with its own file;
+// they close when the test ends.
+func twoNodes(t *testing.T) (a, b *etcdstore.Store) {
+	t.Helper()
+	c := startCluster(t)
+	dir := t.TempDir()
+	a = openNode(t, c, filepath.Join(dir, "a.db"))
+	t.Cleanup(func() { a.Close() })
+	b = openNode(t, c, filepath.Join(dir, "b.db"))
+	t.Cleanup(func() { b.Close() })
+	return a, b
 }
 
 func cells(t *testing.T, s *etcdstore.Store) []estimator.Cell {
@@ -74,12 +96,7 @@ func batch(from, n int) []estimator.Record {
 // waiting for A's ack revision: the same cells, the same revision, and a
 // changed resend refused on either node.
 func TestNodesAgree(t *testing.T) {
-	c := startCluster(t)
-	dir := t.TempDir()
-	a := openNode(t, c, filepath.Join(dir, "a.db"))
-	defer a.Close()
-	b := openNode(t, c, filepath.Join(dir, "b.db"))
-	defer b.Close()
+	a, b := twoNodes(t)
 
 	if _, err := a.PutChip(cpuSpec("cpu")); err != nil {
 		t.Fatalf("PutChip: %v", err)
@@ -148,11 +165,7 @@ func TestNodesAgree(t *testing.T) {
 // (128): a batch that fits is stored (its reads go in chunks), a larger one
 // is ResourceExhausted naming the flag, and nothing of it is stored.
 func TestEtcdDefaultLimits(t *testing.T) {
-	c, err := etcdembed.Start(etcdembed.Options{Dir: t.TempDir(), Members: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := startClusterWith(t, etcdembed.Options{Members: 1})
 	s := openNode(t, c, filepath.Join(t.TempDir(), "a.db"))
 	defer s.Close()
 	if _, err := s.PutChip(cpuSpec("cpu")); err != nil {
@@ -161,7 +174,7 @@ func TestEtcdDefaultLimits(t *testing.T) {
 	if res, err := s.SubmitShipments("acme", batch(0, 120), false).Wait(); err != nil || res.Created != 120 {
 		t.Fatalf("120 records: %+v, %v", res, err)
 	}
-	_, err = s.SubmitShipments("acme", batch(1000, 300), false).Wait()
+	_, err := s.SubmitShipments("acme", batch(1000, 300), false).Wait()
 	var de *estimator.Error
 	if !errors.As(err, &de) || de.Code != estimator.EResourceExhausted || !strings.Contains(de.Message, "--max-txn-ops") {
 		t.Fatalf("300 records: %v, want ResourceExhausted naming --max-txn-ops", err)
@@ -179,12 +192,7 @@ func TestEtcdDefaultLimits(t *testing.T) {
 // value far above the largest stored one is refused through any node, with
 // replace and force it is stored, and both nodes then agree.
 func TestObservationBounds(t *testing.T) {
-	c := startCluster(t)
-	dir := t.TempDir()
-	a := openNode(t, c, filepath.Join(dir, "a.db"))
-	defer a.Close()
-	b := openNode(t, c, filepath.Join(dir, "b.db"))
-	defer b.Close()
+	a, b := twoNodes(t)
 	code := estimator.Indicators()[0].Code
 	first := []estimator.Observation{{Province: guangdong, Year: 2024, Indicator: code, Value: 10, Unit: "u", Source: "s"}}
 	if _, err := a.PutObservationsWith("stats", first, store.ObservationOptions{}); err != nil {
@@ -222,11 +230,7 @@ func TestObservationBounds(t *testing.T) {
 // TestRefusesSingleNodeFile points a node at an existing single-node
 // database: it refuses to start rather than replace the file, which stays.
 func TestRefusesSingleNodeFile(t *testing.T) {
-	c, err := etcdembed.Start(etcdembed.Options{Dir: t.TempDir(), Members: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := startClusterWith(t, etcdembed.Options{Members: 1})
 	path := filepath.Join(t.TempDir(), "single.db")
 	db, err := store.Open(path, store.Options{})
 	if err != nil {
