@@ -10,18 +10,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cycles="${1:-25}"
 
-log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
-start=$(date +%s)
-status=0
-COMPUTESCALE_CRASH_CYCLES="$cycles" go test -run '^TestCrashRecovery$' -count=1 -v -timeout 30m \
-  ./cmd/computescale >"$log" 2>&1 || status=$?
-elapsed=$(( $(date +%s) - start ))
-
-grep -E 'crash( summary)?:' "$log" | sed -E 's/^ *crash_test\.go:[0-9]+: //' || true
-if [ "$status" -ne 0 ]; then
-  echo "== FAIL after ${elapsed}s; the end of the test output:" >&2
-  tail -n 60 "$log" >&2
-  exit "$status"
-fi
-echo "== PASS: $cycles crash cycles in ${elapsed}s (including building the binary)"
+# shellcheck source=scripts/crashlib.sh
+source scripts/crashlib.sh
+run_crash_test TestCrashRecovery COMPUTESCALE_CRASH_CYCLES "$cycles" "crash"
