@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"html"
@@ -113,7 +114,7 @@ func TestDashboardAsAnalystReadsIt(t *testing.T) {
 			t.Fatal(err)
 		}
 		pts := slices.Clone(rel.GetPoints())
-		slices.SortFunc(pts, func(a, b *pb.RelationshipPoint) int { return -cmpFloat(a.GetY(), b.GetY()) })
+		slices.SortFunc(pts, func(a, b *pb.RelationshipPoint) int { return -cmp.Compare(a.GetY(), b.GetY()) })
 		_, body := get(t, e, "GET", fmt.Sprintf("/fragment/relationship?year=%d", years[0]), readerToken)
 		for _, p := range pts[:8] {
 			if !strings.Contains(body, `<g class="point named" data-code="`+p.GetProvince().GetCode()+`"`) {
@@ -169,14 +170,4 @@ func TestDashboardAsAnalystReadsIt(t *testing.T) {
 			}
 		}
 	})
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -256,7 +257,7 @@ func printEvaluation(out io.Writer, req *pb.EvaluateWeightsRequest, resp *pb.Eva
 	}
 	fmt.Fprintln(out, "leaf global weights:")
 	leaves := slices.Clone(resp.GetLeafWeights())
-	slices.SortStableFunc(leaves, func(a, b *pb.LeafWeight) int { return -cmpFloat(a.GetWeight(), b.GetWeight()) })
+	slices.SortStableFunc(leaves, func(a, b *pb.LeafWeight) int { return -cmp.Compare(a.GetWeight(), b.GetWeight()) })
 	codes, weights := make([]string, len(leaves)), make([]float64, len(leaves))
 	for i, l := range leaves {
 		codes[i], weights[i] = l.GetIndicator(), l.GetWeight()
@@ -265,16 +266,6 @@ func printEvaluation(out io.Writer, req *pb.EvaluateWeightsRequest, resp *pb.Eva
 	if slices.ContainsFunc(resp.GetNodes(), func(n *pb.NodeWeights) bool { return n.GetEvaluation() != nil }) {
 		printRITable(out)
 	}
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func printWeights(out io.Writer, indent string, labels []string, weights []float64) {
