@@ -399,6 +399,18 @@ func (s *Store) PutChip(spec estimator.ChipSpec) (store.PutChipResult, error) {
 	return store.PutChipResult{}, estimator.Errorf(estimator.EUnavailable, "chip %s changed by another writer; retry", spec.ID)
 }
 
+// CheckObservations runs the single-node store's checks of a batch on this
+// node's view, caught up with etcd's current revision, and writes nothing.
+func (s *Store) CheckObservations(actor string, obs []estimator.Observation, opts store.ObservationOptions) error {
+	ctx, cancel := s.writeCtx()
+	err := s.catchUp(ctx)
+	cancel()
+	if err != nil {
+		return err
+	}
+	return s.view().CheckObservations(actor, obs, opts)
+}
+
 // PutObservationsWith writes a batch of observations in one transaction.
 // The checks that need stored values (the plausibility bounds against the
 // largest stored value, conflicts) run first on this node's view, caught up
@@ -408,16 +420,8 @@ func (s *Store) PutChip(spec estimator.ChipSpec) (store.PutChipResult, error) {
 // through another node can therefore pass bounds the two together would
 // not (documented in the README).
 func (s *Store) PutObservationsWith(actor string, obs []estimator.Observation, opts store.ObservationOptions) (store.ObservationResult, error) {
-	{
-		ctx, cancel := s.writeCtx()
-		err := s.catchUp(ctx)
-		cancel()
-		if err != nil {
-			return store.ObservationResult{}, err
-		}
-		if err := s.view().CheckObservations(actor, obs, opts); err != nil {
-			return store.ObservationResult{}, err
-		}
+	if err := s.CheckObservations(actor, obs, opts); err != nil {
+		return store.ObservationResult{}, err
 	}
 	keys := make([]string, len(obs))
 	seen := map[string]int{}

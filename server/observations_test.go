@@ -3,10 +3,12 @@ package server_test
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -229,4 +231,54 @@ func TestStatisticsOwnership(t *testing.T) {
 		wantViolation(t, err, "plausibility.ranges[scale.ai].max")
 		wantViolation(t, err, "plausibility.ranges[app.cases].max_growth_factor")
 	})
+}
+
+// TestRejectedObservationBatchNamesEveryViolation: an observation batch is
+// answered with its field violations and the store's plausibility findings
+// together, in record order. Field checks used to reject the batch before
+// the store's bounds were asked, so an implausible value showed only once
+// the statistician had fixed a wrong unit.
+func TestRejectedObservationBatchNamesEveryViolation(t *testing.T) {
+	e := newEnv(t)
+	if ack := e.putObs(e.stat, false, observation("CN-GD", 2024, "app.cases", 80)); ack.Err != nil {
+		t.Fatal(ack.Err)
+	}
+	badUnit := observation("CN-JS", 2024, "tech.rnd", 300)
+	badUnit.Unit = "Gbps"
+	fine := observation("CN-BJ", 2024, "app.cases", 60)
+	ack := e.putObs(e.stat, false,
+		fine,
+		observation("CN-SH", 2024, "app.cases", 999999), // over 10 × the largest stored, 80
+		badUnit,
+		observation("CN-ZJ", 2024, "app.cases", 5000),
+		observation("CN-BJ", 2024, "app.cases", 61), // repeats observations[0]
+	)
+	if status.Code(ack.Err) != codes.InvalidArgument {
+		t.Fatalf("ack err = %v, want InvalidArgument", ack.Err)
+	}
+	if msg := status.Convert(ack.Err).Message(); msg != "batch rejected: invalid or implausible observations" {
+		t.Errorf("message %q, want the store's wording of a rejected batch", msg)
+	}
+	var fields, repeat []string
+	for _, d := range status.Convert(ack.Err).Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				fields = append(fields, v.GetField())
+				if v.GetField() == "observations[4].indicator" {
+					repeat = append(repeat, v.GetDescription())
+				}
+			}
+		}
+	}
+	want := []string{"observations[1].value", "observations[2].unit", "observations[3].value", "observations[4].indicator"}
+	if !slices.Equal(fields, want) {
+		t.Errorf("violations %v, want %v in record order", fields, want)
+	}
+	if len(repeat) != 1 || !strings.HasSuffix(repeat[0], "is also observations[0]") {
+		t.Errorf("repeat described as %q, want it to name observations[0]", repeat)
+	}
+	// Nothing of the rejected batch was stored: its fine observation is new.
+	if ack := e.putObs(e.stat, false, fine); ack.Err != nil || ack.Created != 1 {
+		t.Errorf("resending the fine observation: created %d, err %v; want 1 created", ack.Created, ack.Err)
+	}
 }

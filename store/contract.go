@@ -75,6 +75,10 @@ type Store interface {
 
 	// Statistics observations and methodologies.
 	PutObservationsWith(actor string, obs []estimator.Observation, opts ObservationOptions) (ObservationResult, error)
+	// CheckObservations runs PutObservationsWith's checks against what is
+	// stored and writes nothing, so that a batch rejected for other reasons
+	// can name every violation at once.
+	CheckObservations(actor string, obs []estimator.Observation, opts ObservationOptions) error
 	Observations(year int) ([]estimator.Observation, uint64, error)
 	PutMethodology(m estimator.Methodology) (MethodologyResult, error)
 	Methodology(version uint64) (estimator.Methodology, error)

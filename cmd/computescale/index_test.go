@@ -172,7 +172,7 @@ CN-SH,2024,env.bandwidth,90,Gbps,wrong unit
 		if err == nil {
 			t.Fatal("ingest with bad lines succeeded")
 		}
-		for _, want := range []string{"lines 4-5 (batch 2): InvalidArgument: batch rejected: invalid observations", "line 4: value:", "line 5: unit:"} {
+		for _, want := range []string{"lines 4-5 (batch 2): InvalidArgument: batch rejected: invalid or implausible observations", "line 4: value:", "line 5: unit:"} {
 			if !strings.Contains(errOut, want) {
 				t.Errorf("stderr lacks %q:\n%s", want, errOut)
 			}
