@@ -62,6 +62,11 @@ func sendStartAfter(stream pb.WatchService_WatchServer, rev uint64) error {
 // send sends one response (msg is r or r encoded) on the watcher's stream.
 func (s *Server) replay(ctx context.Context, send func(msg any, r *pb.WatchResponse) error, w *watcher, next uint64) error {
 	for {
+		// A WatchMany cancel ends only this watch's context: its stream
+		// still takes sends, so the replay must look for itself.
+		if err := ctx.Err(); err != nil {
+			return status.FromContextError(err).Err()
+		}
 		joined, last := s.hub.join(w, next)
 		if joined {
 			return nil

@@ -215,6 +215,7 @@ func (m *watchMux) receive() {
 				// The handler sends "ended" once it sees the state. A
 				// replay still running stops at its context.
 				w.end(watchCanceled, nil)
+				w.cancel()
 			}
 		default:
 			m.fail(status.Error(codes.InvalidArgument, "watch request: set create or cancel"))
