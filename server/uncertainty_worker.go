@@ -140,7 +140,7 @@ func (s *Server) runUncertainty(ctx context.Context, from uint64) {
 		}
 		if err != nil {
 			wait := retryEvery
-			if isUnavailable(err) {
+			if estimator.ErrorCode(err) == estimator.EUnavailable {
 				// As the hub does: the store is closing (Close cancels ctx
 				// first) or replaced its view; follow on from the position.
 				wait = resubscribeEvery
@@ -269,9 +269,4 @@ func (s *Server) yieldToWrites(ctx context.Context) func() {
 		}
 		since = time.Now()
 	}
-}
-
-func isUnavailable(err error) bool {
-	var e *estimator.Error
-	return errors.As(err, &e) && e.Code == estimator.EUnavailable
 }
