@@ -204,7 +204,16 @@ func RankUncertainty(ctx context.Context, in ScoreInputs, m Methodology, cfg Unc
 			cfg.Pace()
 		}
 	}
+	stopped := func(t int) error {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("uncertainty of %d stopped after %d runs: %w", in.Year, t, err)
+		}
+		return nil
+	}
 	err = parallel(2*n, cfg.Workers, func(t int) error {
+		if err := stopped(0); err != nil {
+			return err
+		}
 		pace(t)
 		x := &realA[t%n]
 		if t >= n {
@@ -218,8 +227,8 @@ func RankUncertainty(ctx context.Context, in ScoreInputs, m Methodology, cfg Unc
 		return Uncertainty{}, err
 	}
 	err = parallel(n*(k+2), cfg.Workers, func(t int) error {
-		if t%64 == 0 && ctx.Err() != nil {
-			return fmt.Errorf("uncertainty of %d stopped after %d runs: %w", in.Year, t, ctx.Err())
+		if err := stopped(t); err != nil {
+			return err
 		}
 		pace(t)
 		r, j := t/n, t%n
@@ -493,7 +502,9 @@ func (e evaluator) normalised(x realisation) ([][]float64, error) {
 
 // parallel runs f(0..count-1) on workers goroutines (0: GOMAXPROCS) and
 // returns the error of the lowest failing index, so the outcome does not
-// depend on scheduling.
+// depend on scheduling. A worker stops at its first error: each takes its
+// indices in increasing order, so the lowest failing one is still found,
+// and a canceled context ends every worker at once.
 func parallel(count, workers int, f func(int) error) error {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -504,7 +515,9 @@ func parallel(count, workers int, f func(int) error) error {
 	for w := range workers {
 		wg.Go(func() {
 			for t := w; t < count; t += workers {
-				errs[t] = f(t)
+				if errs[t] = f(t); errs[t] != nil {
+					return
+				}
 			}
 		})
 	}

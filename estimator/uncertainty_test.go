@@ -7,6 +7,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 )
 
@@ -308,5 +309,24 @@ func TestRankUncertaintyStopsWithContext(t *testing.T) {
 	_, err := RankUncertainty(c, fullYear(2024), uncertaintyMethodology(), UncertaintyConfig{Samples: 1000, Assumptions: DefaultAssumptions()})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+// TestRankUncertaintyStopsPromptlyWithContext: once the context ends, no
+// worker makes another run. Pace counts the work: the realisations before
+// the runs pace themselves and do not look at the context, and nothing
+// after them may call Pace again.
+func TestRankUncertaintyStopsPromptlyWithContext(t *testing.T) {
+	const n = 1000
+	c, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var paced atomic.Int64
+	_, err := RankUncertainty(c, fullYear(2024), uncertaintyMethodology(), UncertaintyConfig{Samples: n, Assumptions: DefaultAssumptions(), Workers: 2,
+		Pace: func() { paced.Add(1); cancel() }})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if got, realisations := paced.Load(), int64(n/(paceEvery/2)); got > realisations {
+		t.Errorf("Pace called %d times (the context ended at the first), want at most the %d of the realisations", got, realisations)
 	}
 }
