@@ -163,6 +163,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	opts.Local.Now = s.now
 	s.opts.Local = opts.Local
 	if err := s.openView(ctx); err != nil {
+		// The view may be open (a rebuild that failed after opening a
+		// fresh one): release its file lock, or a retry would wait on it.
+		if db := s.view(); db != nil {
+			db.Close()
+		}
 		s.cancel()
 		cli.Close()
 		return nil, err
@@ -199,8 +204,7 @@ func (s *Store) openView(ctx context.Context) error {
 	local := db.Revision()
 	ok, err := s.canFollow(ctx, local)
 	if err != nil {
-		db.Close()
-		return err
+		return err // Open closes the view
 	}
 	if ok {
 		s.applied.Store(local)

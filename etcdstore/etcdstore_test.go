@@ -255,3 +255,35 @@ func TestRefusesSingleNodeFile(t *testing.T) {
 		t.Fatalf("the single-node file lost its chip: %v", err)
 	}
 }
+
+// TestFailedOpenReleasesView: an Open whose rebuild fails (here an
+// undecodable value under the prefix) must close the view it opened, or its
+// bbolt lock keeps every later Open of the path (the retry after the cause
+// is fixed) waiting.
+func TestFailedOpenReleasesView(t *testing.T) {
+	c := startClusterWith(t, etcdembed.Options{Members: 1})
+	cli, err := c.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := cli.Put(ctx, "/computescale/c/garbage", "not json"); err != nil {
+		t.Fatal(err)
+	}
+	opts := etcdstore.Options{Endpoints: c.Endpoints(), Path: filepath.Join(t.TempDir(), "view.db"),
+		Local: store.Options{Timeout: 500 * time.Millisecond}}
+	if s, err := etcdstore.Open(ctx, opts); err == nil {
+		s.Close()
+		t.Fatal("Open with an undecodable key succeeded")
+	}
+	if _, err := cli.Delete(ctx, "/computescale/c/garbage"); err != nil {
+		t.Fatal(err)
+	}
+	s, err := etcdstore.Open(ctx, opts)
+	if err != nil {
+		t.Fatalf("Open after the cause was removed: %v", err)
+	}
+	s.Close()
+}
