@@ -260,7 +260,7 @@ func (s *Store) catchUp(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.cancel()
 	s.wg.Wait()
-	s.failAll(estimator.Errorf(estimator.EUnavailable, "store is closing"))
+	s.failAll(errClosing)
 	err := s.view().Close()
 	s.cli.Close()
 	return err

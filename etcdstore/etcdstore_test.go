@@ -287,3 +287,27 @@ func TestFailedOpenReleasesView(t *testing.T) {
 	}
 	s.Close()
 }
+
+// TestSubmitAfterClose: a batch submitted to a closed store is refused with
+// EUnavailable; it must never wait forever (the queue has room, and nothing
+// reads it any more).
+func TestSubmitAfterClose(t *testing.T) {
+	c := startClusterWith(t, etcdembed.Options{Members: 1})
+	s := openNode(t, c, filepath.Join(t.TempDir(), "view.db"))
+	s.Close()
+	for i := range 100 {
+		done := make(chan error, 1)
+		go func() {
+			_, err := s.SubmitShipments("v", []estimator.Record{general("r", 1)}, false).Wait()
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if estimator.ErrorCode(err) != estimator.EUnavailable {
+				t.Fatalf("submit %d after Close: %v, want Unavailable", i, err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("submit %d after Close: Wait has not returned after 5 s", i)
+		}
+	}
+}

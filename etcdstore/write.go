@@ -120,21 +120,35 @@ type pendingBatch struct {
 	done    chan struct{}
 	res     store.IngestResult
 	err     error
+	// closing is the store's context's Done: a batch that SubmitShipments
+	// queued as the store closed may never be read, so Wait gives up on
+	// it then (every etcd call of a batch still running fails then too).
+	closing <-chan struct{}
 }
 
 func (p *pendingBatch) Wait() (store.IngestResult, error) {
-	<-p.done
+	select {
+	case <-p.done:
+	case <-p.closing:
+		select {
+		case <-p.done: // finished as the store closed: its outcome stands
+		default:
+			return store.IngestResult{}, errClosing
+		}
+	}
 	return p.res, p.err
 }
+
+var errClosing = estimator.Errorf(estimator.EUnavailable, "store is closing")
 
 // SubmitShipments queues a batch; batches commit to etcd in submission
 // order, and each is acknowledged once this node's view has applied it.
 func (s *Store) SubmitShipments(vendor string, recs []estimator.Record, replace bool) store.Pending {
-	p := &pendingBatch{vendor: vendor, recs: recs, replace: replace, done: make(chan struct{})}
+	p := &pendingBatch{vendor: vendor, recs: recs, replace: replace, done: make(chan struct{}), closing: s.ctx.Done()}
 	select {
 	case s.writes <- p:
 	case <-s.ctx.Done():
-		p.err = estimator.Errorf(estimator.EUnavailable, "store is closing")
+		p.err = errClosing
 		close(p.done)
 	}
 	return p
@@ -151,7 +165,7 @@ func (s *Store) commitShipments() {
 			for {
 				select {
 				case p := <-s.writes:
-					p.err = estimator.Errorf(estimator.EUnavailable, "store is closing")
+					p.err = errClosing
 					close(p.done)
 				default:
 					return
