@@ -103,6 +103,9 @@ type Store struct {
 	failed   error // the view stopped following etcd
 
 	clock atomic.Int64 // the stamped time of the write being applied, ns
+	// rebuildHook, if set (by tests), runs in a rebuild once the fresh view
+	// is open and before it is filled.
+	rebuildHook atomic.Pointer[func()]
 	// smallTxns is set once etcd refused a read of a whole batch in one
 	// transaction (its --max-txn-ops is lower); reads then go in chunks.
 	smallTxns atomic.Bool

@@ -120,8 +120,9 @@ func (s *Store) apply(rev uint64, evs []*clientv3.Event) applied {
 	}
 	s.clock.Store(stamp.Time)
 	defer s.clock.Store(0)
-	s.view().RaiseNextRevision(rev)
-	r := s.applyEntries(stamp, puts, dels)
+	db := s.view()
+	db.RaiseNextRevision(rev)
+	r := s.applyEntries(db, stamp, puts, dels)
 	if r.err != nil && estimator.ErrorCode(r.err) == estimator.EInternal {
 		return s.applyFailed(rev, r.err)
 	}
@@ -136,9 +137,9 @@ func (s *Store) applyFailed(rev uint64, err error) applied {
 	return applied{err: fmt.Errorf("etcdstore: apply revision %d: %w", rev, err)}
 }
 
-// applyEntries writes puts and deletes of one kind to the view.
-func (s *Store) applyEntries(stamp entry, puts []entry, dels []string) applied {
-	db := s.view()
+// applyEntries writes puts and deletes of one kind to db: the view, or a
+// fresh one that a rebuild fills before anyone can read it.
+func (s *Store) applyEntries(db *store.DB, stamp entry, puts []entry, dels []string) applied {
 	switch {
 	case len(dels) > 0:
 		byVendor := map[string][]string{}
@@ -197,7 +198,12 @@ func (s *Store) applyEntries(stamp entry, puts []entry, dels []string) applied {
 // observations and records by actor. The k local writes take revisions
 // S-k+1..S, so that the view ends exactly at S; the view's own change log is
 // then compacted to S, since those writes are not etcd's history.
-func (s *Store) rebuild(ctx context.Context) error {
+//
+// The fresh view becomes visible only once it holds all of S: until then
+// s.view() is the old view, closed (its file is gone), so a read that
+// passed WaitRevision on the old applied revision gets an error rather than
+// an answer from a half-filled view that lacks writes it must see.
+func (s *Store) rebuild(ctx context.Context) (err error) {
 	if old := s.view(); old != nil {
 		old.Close()
 	}
@@ -208,7 +214,14 @@ func (s *Store) rebuild(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("etcdstore: open fresh view: %w", err)
 	}
-	s.dbp.Store(db)
+	defer func() {
+		if err != nil {
+			db.Close() // never published: release its file lock for a retry
+		}
+	}()
+	if h := s.rebuildHook.Load(); h != nil {
+		(*h)()
+	}
 	kvs, rev, err := s.snapshot(ctx)
 	if err != nil {
 		return err
@@ -263,7 +276,7 @@ func (s *Store) rebuild(ctx context.Context) error {
 	for i, w := range writes {
 		db.RaiseNextRevision(base + uint64(i))
 		s.clock.Store(w[0].Time)
-		r := s.applyEntries(entry{Actor: w[0].Actor, Time: w[0].Time}, w, nil)
+		r := s.applyEntries(db, entry{Actor: w[0].Actor, Time: w[0].Time}, w, nil)
 		s.clock.Store(0)
 		if r.err != nil {
 			return fmt.Errorf("etcdstore: rebuild at revision %d: %w", rev, r.err)
@@ -274,13 +287,16 @@ func (s *Store) rebuild(ctx context.Context) error {
 			return fmt.Errorf("etcdstore: rebuild: compact the view's log: %w", err)
 		}
 	}
+	s.dbp.Store(db)
 	s.advance(rev, nil)
 	s.log.Info("cluster view rebuilt from an etcd snapshot", "revision", rev, "keys", len(kvs), "writes", len(writes))
 	return nil
 }
 
-// rebuildLive rebuilds while serving: readers of the old view get errors
-// until the new one is in place (subscribers are told to resume).
+// rebuildLive rebuilds while serving: readers get errors from the closed
+// old view until the new one, complete, is in place (subscribers are told
+// to resume). Revision() stays at the old view's until the swap, then moves
+// up to the snapshot's revision, so it never goes down.
 func (s *Store) rebuildLive() error {
 	ctx, cancel := context.WithTimeout(s.ctx, time.Minute)
 	defer cancel()

@@ -3,6 +3,7 @@ package etcdstore_test
 import (
 	"context"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -193,6 +194,86 @@ func TestRebuildWhileRunning(t *testing.T) {
 	}
 	if got := a.OldestRevision(); got <= before {
 		t.Fatalf("A's history starts at %d: it did not rebuild (its view was at %d)", got, before)
+	}
+	sameView(t, "rebuilt while running", a, b)
+}
+
+// TestRebuildHidesPartialView pauses a live rebuild after its fresh view is
+// open and before it is filled, and reads there as a client with
+// min_revision would: WaitRevision passes on the old applied revision, so
+// every read must either fail (the client retries) or answer with at least
+// what that revision held, never from the empty view.
+func TestRebuildHidesPartialView(t *testing.T) {
+	c := startCluster(t)
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	a, err := etcdstore.Open(ctx, etcdstore.Options{Endpoints: []string{c.Endpoint(0)}, Path: filepath.Join(dir, "a.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b := openNode(t, c, filepath.Join(dir, "b.db"))
+	defer b.Close()
+	recs := demodata.Shipments()[:700]
+	loadDemo(t, b, recs[:500])
+	if err := a.WaitRevision(ctx, b.Revision()); err != nil {
+		t.Fatal(err)
+	}
+	before := a.Revision()
+	wantCells := cells(t, a)
+	if len(wantCells) == 0 {
+		t.Fatal("no cells before the rebuild: the check would be empty")
+	}
+	chip := catalog.Chips()[0].ID
+
+	paused := make(chan struct{})
+	var once sync.Once
+	etcdstore.SetRebuildHook(a, func() {
+		once.Do(func() {
+			defer close(paused)
+			wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+			defer wcancel()
+			if err := a.WaitRevision(wctx, before); err != nil {
+				t.Errorf("mid-rebuild WaitRevision(%d): %v; want it to pass (Revision never goes down)", before, err)
+			}
+			if got := a.Revision(); got < before {
+				t.Errorf("mid-rebuild Revision() = %d, below %d", got, before)
+			}
+			if _, err := a.Chip(chip); err != nil && estimator.ErrorCode(err) == estimator.ENotFound {
+				t.Errorf("mid-rebuild Chip(%s) answered NotFound from a view missing revision %d", chip, before)
+			}
+			if got, _, err := a.View().AllCells(); err == nil {
+				if d := cmp.Diff(wantCells, got); d != "" {
+					t.Errorf("mid-rebuild read answered from a partial view (-want +got):\n%s", d)
+				}
+			}
+		})
+	})
+
+	c.Stop(0)
+	// Two writes: etcd compacts below the last one, so A's next revision
+	// is gone only if there is one in between.
+	var res store.IngestResult
+	for i := 500; i < len(recs); i += 100 {
+		res, err = b.SubmitShipments("demo", recs[i:i+100], false).Wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := b.Client().Compact(ctx, int64(res.Revision)); err != nil {
+		t.Fatalf("compact: %v", err)
+	}
+	if err := c.Restart(0); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-paused:
+	case <-ctx.Done():
+		t.Fatal("A never rebuilt: the mid-rebuild reads did not run")
+	}
+	if err := a.WaitRevision(ctx, res.Revision); err != nil {
+		t.Fatal(err)
 	}
 	sameView(t, "rebuilt while running", a, b)
 }
