@@ -29,7 +29,7 @@ func (db *DB) RaiseNextRevision(rev uint64) {
 // on its up-to-date view before committing a batch to its source of truth,
 // where the bounds cannot be evaluated.
 func (db *DB) CheckObservations(actor string, obs []estimator.Observation, opts ObservationOptions) error {
-	return db.bolt.View(func(tx *bbolt.Tx) error {
+	return db.read(func(tx *bbolt.Tx) error {
 		var bounds *estimator.Plausibility
 		if !(opts.Replace && opts.Force) {
 			sc, err := db.scoringIn(tx)

@@ -141,7 +141,7 @@ func (db *DB) scanCellsWithFactors(prefix []byte) ([]estimator.Cell, estimator.F
 		f     estimator.Factors
 		rev   uint64
 	)
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.read(func(tx *bbolt.Tx) error {
 		var err error
 		if rev, err = readRevision(tx); err != nil {
 			return err

@@ -182,7 +182,7 @@ func rederive(tx *bbolt.Tx, chipID string) (int, []estimator.Cell, error) {
 // Chip returns the catalog spec with the given id, or ENotFound.
 func (db *DB) Chip(id string) (estimator.ChipSpec, error) {
 	var spec estimator.ChipSpec
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.read(func(tx *bbolt.Tx) error {
 		v := tx.Bucket(bucketChips).Get([]byte(id))
 		if v == nil {
 			return estimator.Errorf(estimator.ENotFound, "chip %q not found", id)
@@ -200,7 +200,7 @@ func (db *DB) Chip(id string) (estimator.ChipSpec, error) {
 // and must not call back into db.
 func (db *DB) ListChips(after string, limit int, keep func(estimator.ChipSpec) bool) ([]estimator.ChipSpec, error) {
 	var out []estimator.ChipSpec
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.read(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketChips).Cursor()
 		k, v := c.Seek([]byte(after))
 		if k != nil && after != "" && string(k) == after {

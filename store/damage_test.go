@@ -113,3 +113,23 @@ func TestDamagedFile(t *testing.T) {
 		db.Close()
 	})
 }
+
+// TestClosedStoreUnavailable: a call that reaches a store whose file was
+// closed under it (shutdown, or a cluster node swapping in a rebuilt view)
+// is EUnavailable, which a client may retry, not an unclassified error that
+// the server would answer as Internal.
+func TestClosedStoreUnavailable(t *testing.T) {
+	db := newDB(t)
+	if _, err := db.PutChip(cpuSpec("c1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := db.ProvinceCells(110000)
+	wantCode(t, err, estimator.EUnavailable, "closed")
+	_, err = db.Chip("c1")
+	wantCode(t, err, estimator.EUnavailable, "closed")
+	_, err = db.PutChip(cpuSpec("c2"))
+	wantCode(t, err, estimator.EUnavailable, "closed")
+}

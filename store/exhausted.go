@@ -5,6 +5,9 @@ import (
 	"strings"
 	"syscall"
 
+	"go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
 	"github.com/computescale/computescale/estimator"
 )
 
@@ -21,7 +24,7 @@ var exhaustion = []struct {
 	{syscall.EFBIG, "file too large"}, // RLIMIT_FSIZE or the filesystem's largest file
 }
 
-// storageError turns a write transaction's failure for want of storage into
+// storageError turns a transaction's failure for want of storage into
 // EResourceExhausted saying so, instead of an unclassified error that
 // callers would see as "internal error". The transaction was rolled back
 // (bbolt writes the meta page last, so a failed commit leaves the previous
@@ -35,6 +38,12 @@ func storageError(err error) error {
 	if errors.As(err, &domain) {
 		return err
 	}
+	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+		// The file was closed under the caller: shutdown, or a cluster node
+		// swapping in a rebuilt view. The same request may succeed on retry,
+		// here later or on another node, so it is not an internal error.
+		return estimator.Errorf(estimator.EUnavailable, "store is closed (shutting down or replacing its view); retry")
+	}
 	text := err.Error()
 	for _, x := range exhaustion {
 		if errors.Is(err, x.errno) || strings.Contains(text, x.phrase) {
@@ -43,4 +52,10 @@ func storageError(err error) error {
 		}
 	}
 	return err
+}
+
+// read runs fn in a read transaction, with the same classification of
+// failures as write.
+func (db *DB) read(fn func(tx *bbolt.Tx) error) error {
+	return storageError(db.bolt.View(fn))
 }

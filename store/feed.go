@@ -164,7 +164,7 @@ func (db *DB) Changes(from uint64, limit int) ([]Change, error) {
 // changes and none above upTo (0: no bound).
 func (db *DB) logChanges(from uint64, limit int, upTo uint64) ([]Change, error) {
 	var out []Change
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.read(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketChanges).Cursor()
 		if from > 0 {
 			// Checked in the read's own snapshot, so that a compaction

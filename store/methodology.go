@@ -150,7 +150,7 @@ func readMethodology(tx *bbolt.Tx, version uint64) (estimator.Methodology, error
 // or ENotFound. The result is the caller's to modify.
 func (db *DB) Methodology(version uint64) (estimator.Methodology, error) {
 	var m estimator.Methodology
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.read(func(tx *bbolt.Tx) error {
 		var err error
 		m, err = readMethodology(tx, version)
 		return err
@@ -164,7 +164,7 @@ func (db *DB) Factors() estimator.Factors { return db.cur.Load().m.Factors }
 
 // loadCurrent fills the cache at Open.
 func (db *DB) loadCurrent() error {
-	return db.bolt.View(func(tx *bbolt.Tx) error {
+	return db.read(func(tx *bbolt.Tx) error {
 		m, err := readMethodology(tx, 0)
 		if err != nil {
 			return err

@@ -271,7 +271,7 @@ func (db *DB) Observations(year int) ([]estimator.Observation, uint64, error) {
 		out []estimator.Observation
 		rev uint64
 	)
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.read(func(tx *bbolt.Tx) error {
 		var err error
 		if rev, err = readRevision(tx); err != nil || !yearFits(year) {
 			return err
@@ -303,7 +303,7 @@ func (db *DB) Observations(year int) ([]estimator.Observation, uint64, error) {
 // bucket, not the observations.
 func (db *DB) IndexYears() ([]int, error) {
 	var years []int
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.read(func(tx *bbolt.Tx) error {
 		var err error
 		years, err = indexYears(tx)
 		return err

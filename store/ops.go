@@ -28,7 +28,7 @@ type BackupStarter interface {
 // If w is a BackupStarter it hears the snapshot's revision and size first.
 func (db *DB) Backup(w io.Writer) (BackupInfo, error) {
 	var info BackupInfo
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.read(func(tx *bbolt.Tx) error {
 		rev, err := readRevision(tx)
 		if err != nil {
 			return err

@@ -56,7 +56,7 @@ func (db *DB) prepare(vendor string, recs []estimator.Record) *preparedBatch {
 		pr.key = []byte(recs[i].ID)
 		pr.framed, pr.err = encodeFramedContent(&recs[i], contributionRoom)
 	}
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.read(func(tx *bbolt.Tx) error {
 		pb.epoch = readCatalogEpoch(tx)
 		chips := newChipCache(tx)
 		pb.deltas, pb.refs = cellDeltas{}, refCounts{}

@@ -137,7 +137,7 @@ func (db *DB) Record(vendor, id string) (estimator.Record, error) {
 		return estimator.Record{}, err
 	}
 	var rec estimator.Record
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.read(func(tx *bbolt.Tx) error {
 		var v []byte
 		if vb := tx.Bucket(bucketRecords).Bucket([]byte(vendor)); vb != nil && id != "" {
 			v = vb.Get([]byte(id))

@@ -166,7 +166,7 @@ func (db *DB) StoredScores(year int) (map[uint32]ScoreSummary, uint64, error) {
 		out map[uint32]ScoreSummary
 		rev uint64
 	)
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.read(func(tx *bbolt.Tx) error {
 		var err error
 		if rev, err = readRevision(tx); err != nil {
 			return err

@@ -177,7 +177,7 @@ func (db *DB) readScoreInputs(year int, version uint64, native, withWeights bool
 		weights map[string]float64
 		rev     uint64
 	)
-	err := db.bolt.View(func(tx *bbolt.Tx) error {
+	err := db.read(func(tx *bbolt.Tx) error {
 		var err error
 		if rev, err = readRevision(tx); err != nil {
 			return err

@@ -48,7 +48,7 @@ func (db *DB) Verify() (VerifyReport, error) {
 		return rep, damaged(problems)
 	}
 	err = readDamaged(func() error {
-		return db.bolt.View(func(tx *bbolt.Tx) error {
+		return db.read(func(tx *bbolt.Tx) error {
 			rep = VerifyReport{}
 			v := &verifier{tx: tx, rep: &rep, chips: newChipCache(tx),
 				stored: cellDeltas{}, derived: cellDeltas{}, refs: map[string]uint64{}}
